@@ -1,0 +1,47 @@
+import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { json, NextFunction, Request, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+
+/** Event bodies are a few hundred bytes; anything near this is not a real client. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * Everything between the socket and the controllers, shared by main.ts and the e2e tests
+ * so that the tests exercise exactly what production runs.
+ */
+export function configureApp(app: INestApplication): void {
+  const express = app as NestExpressApplication;
+  express.disable('x-powered-by');
+  // sendBeacon() posts JSON as text/plain (no CORS preflight), so both types are parsed as JSON.
+  express.use(json({ type: ['application/json', 'text/plain'], limit: MAX_BODY_BYTES, strict: true }));
+  express.use(bodyErrorHandler);
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true, // newer clients may send more: drop unknown properties, don't reject them
+      transform: true,
+      forbidUnknownValues: true,
+      exceptionFactory: (errors) =>
+        new BadRequestException({
+          statusCode: 400,
+          error: 'Bad Request',
+          message: errors.flatMap((e) => Object.values(e.constraints ?? { [e.property]: `${e.property} is invalid` })),
+          fields: errors.map((e) => e.property),
+        }),
+    }),
+  );
+}
+
+/** body-parser's errors would otherwise reach Express's HTML error page. */
+function bodyErrorHandler(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+  const status = (error as { status?: number }).status;
+  if (!status || status < 400 || status >= 500) return next(error);
+  const type = (error as { type?: string }).type;
+  const message =
+    type === 'entity.too.large'
+      ? `Body is larger than ${MAX_BODY_BYTES} bytes`
+      : type === 'entity.parse.failed'
+        ? 'Body must be a JSON object'
+        : (error as Error).message;
+  res.status(status).json({ statusCode: status, error: STATUS_CODES[status], message, fields: [] });
+}

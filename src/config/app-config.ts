@@ -1,0 +1,123 @@
+import { plainToInstance, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+
+export type WarehouseKind = 'duckdb' | 'bigquery';
+
+/**
+ * The environment as it is allowed to be. Each property is named after its
+ * variable so that a validation error names the variable the user must fix.
+ */
+class Environment {
+  @Type(() => Number) @IsInt() @Min(1) @Max(65535)
+  PORT = 3000;
+
+  @IsIn(['duckdb', 'bigquery'])
+  WAREHOUSE: WarehouseKind = 'duckdb';
+
+  @IsString()
+  DUCKDB_PATH = 'data/analytics.duckdb';
+
+  @IsOptional() @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'must be a Google Cloud project id' })
+  BIGQUERY_PROJECT?: string;
+
+  @IsOptional() @IsString()
+  GOOGLE_CLOUD_PROJECT?: string;
+
+  @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, { message: 'must be letters, digits and underscores' })
+  BIGQUERY_DATASET = 'analytics';
+
+  @IsString()
+  BIGQUERY_LOCATION = 'US';
+
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  BIGQUERY_API_ENDPOINT?: string;
+
+  /** Comma list of origins allowed to POST /events/website from a browser. */
+  @IsString()
+  CORS_ORIGINS = '';
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(10000)
+  BATCH_SIZE = 500;
+
+  @Type(() => Number) @IsInt() @Min(10) @Max(600000)
+  FLUSH_INTERVAL_MS = 5000;
+
+  /** Per table: rows waiting for the warehouse beyond this are dropped (and counted). */
+  @Type(() => Number) @IsInt() @Min(1)
+  MAX_BUFFERED_EVENTS = 20000;
+
+  @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  WRITE_MAX_ATTEMPTS = 8;
+
+  @Type(() => Number) @IsInt() @Min(1)
+  RETRY_BASE_DELAY_MS = 1000;
+
+  @Type(() => Number) @IsInt() @Min(0)
+  SHUTDOWN_FLUSH_TIMEOUT_MS = 8000;
+
+  @IsOptional() @IsString()
+  NODE_ENV?: string;
+
+  @IsOptional() @IsString()
+  ADMIN_TOKEN?: string;
+}
+
+export class ConfigError extends Error {}
+
+/** The one typed configuration object. Built once at startup; nothing else reads process.env. */
+export class AppConfig {
+  readonly port: number;
+  readonly production: boolean;
+  readonly warehouse: WarehouseKind;
+  readonly duckdbPath: string;
+  readonly dataset: string;
+  readonly bigquery: {
+    readonly projectId?: string;
+    readonly location: string;
+    readonly apiEndpoint?: string;
+  };
+  readonly corsOrigins: readonly string[];
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  readonly maxBufferedEvents: number;
+  readonly writeMaxAttempts: number;
+  readonly retryBaseDelayMs: number;
+  readonly shutdownFlushTimeoutMs: number;
+  readonly adminToken?: string;
+
+  /** Throws a ConfigError whose message is one line naming the variable, its value and what is expected. */
+  static fromEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined>): AppConfig {
+    // An empty variable means "use the default", as it does in most deploy tools.
+    const raw = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+    const parsed = plainToInstance(Environment, raw, { exposeDefaultValues: true });
+    const [error] = validateSync(parsed, { whitelist: true });
+    if (error) {
+      const message = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
+      throw new ConfigError(
+        `Invalid configuration: ${error.property}=${JSON.stringify(raw[error.property] ?? error.value)}: ${message.replace(`${error.property} `, '')}`,
+      );
+    }
+    return new AppConfig(parsed);
+  }
+
+  private constructor(e: Environment) {
+    this.port = e.PORT;
+    this.production = e.NODE_ENV === 'production';
+    this.warehouse = e.WAREHOUSE;
+    this.duckdbPath = e.DUCKDB_PATH;
+    this.dataset = e.BIGQUERY_DATASET;
+    this.bigquery = {
+      projectId: e.BIGQUERY_PROJECT ?? e.GOOGLE_CLOUD_PROJECT,
+      location: e.BIGQUERY_LOCATION,
+      apiEndpoint: e.BIGQUERY_API_ENDPOINT,
+    };
+    this.corsOrigins = e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+    this.batchSize = e.BATCH_SIZE;
+    this.flushIntervalMs = e.FLUSH_INTERVAL_MS;
+    this.maxBufferedEvents = e.MAX_BUFFERED_EVENTS;
+    this.writeMaxAttempts = e.WRITE_MAX_ATTEMPTS;
+    this.retryBaseDelayMs = e.RETRY_BASE_DELAY_MS;
+    this.shutdownFlushTimeoutMs = e.SHUTDOWN_FLUSH_TIMEOUT_MS;
+    this.adminToken = e.ADMIN_TOKEN;
+  }
+}

@@ -1,0 +1,179 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { bufferTime, catchError, concatMap, defer, EMPTY, filter, finalize, Observable, retry, Subject, tap, throwError, timer } from 'rxjs';
+import { AppConfig } from '../config/app-config';
+import { IngestStats } from '../stats/ingest-stats';
+import { Row, SqlCatalog, TABLE_NAMES, TableName } from './sql-catalog';
+import { WAREHOUSE, Warehouse, WarehouseWriteError } from './warehouse.port';
+
+const MAX_RETRY_DELAY_MS = 60_000;
+const RETRY_DELAY_WHILE_CLOSING_MS = 250;
+const DROP_LOG_INTERVAL_MS = 10_000;
+
+interface TableQueue {
+  readonly input: Subject<Row>;
+  /** Rows accepted but not yet written or dropped: what bounds memory. */
+  pending: number;
+  readonly drained: Promise<void>;
+  unloggedDrops: number;
+  dropLogTimer?: NodeJS.Timeout;
+}
+
+/**
+ * Fire-and-forget writes: one RxJS pipeline per table buffers rows and writes them as one
+ * INSERT per batch, closed at BATCH_SIZE rows or after FLUSH_INTERVAL_MS. concatMap keeps
+ * at most one write in flight per table; a failed batch is retried with jittered backoff
+ * under the same batch id. Past MAX_BUFFERED_EVENTS pending rows, new rows are dropped and counted.
+ */
+@Injectable()
+export class BatchWriter implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(BatchWriter.name);
+  private readonly queues = new Map<TableName, TableQueue>();
+  private ready?: Promise<void>;
+  private closing = false;
+
+  constructor(
+    @Inject(WAREHOUSE) private readonly warehouse: Warehouse,
+    private readonly catalog: SqlCatalog,
+    private readonly config: AppConfig,
+    private readonly stats: IngestStats,
+  ) {
+    for (const table of TABLE_NAMES) this.queues.set(table, this.startPipeline(table));
+  }
+
+  /** Queues a row for its table. Never throws and never waits; false when the row was dropped. */
+  enqueue(table: TableName, row: Row): boolean {
+    const queue = this.queues.get(table)!;
+    if (this.closing || queue.pending >= this.config.maxBufferedEvents) {
+      this.countDrop(table, queue, this.closing ? 'shutting down' : `more than ${this.config.maxBufferedEvents} rows waiting`);
+      return false;
+    }
+    queue.pending++;
+    queue.input.next(row);
+    return true;
+  }
+
+  /** Rows accepted for a table and not yet written or dropped. */
+  pending(table: TableName): number {
+    return this.queues.get(table)!.pending;
+  }
+
+  /** Readies the warehouse client once; a failure is retried by the next caller. */
+  ensureReady(): Promise<void> {
+    this.ready ??= this.warehouse.prepare().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  onApplicationBootstrap(): void {
+    this.ensureReady().catch((error: unknown) =>
+      this.logger.error(`Warehouse not ready yet, events are buffered: ${describe(error).message}`),
+    );
+  }
+
+  /** Runs after the HTTP server has stopped taking requests: flushes every buffered row, within a deadline. */
+  async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    for (const queue of this.queues.values()) queue.input.complete();
+    const drained = Promise.all([...this.queues.values()].map((q) => q.drained));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.config.shutdownFlushTimeoutMs);
+    });
+    const outcome = await Promise.race([drained, deadline]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      for (const [table, queue] of this.queues) {
+        if (queue.pending > 0) {
+          this.stats.add(table, 'dropped', queue.pending);
+          this.logger.error(
+            `Shutdown flush deadline of ${this.config.shutdownFlushTimeoutMs} ms passed: ${queue.pending} ${table} rows not written`,
+          );
+        }
+      }
+    }
+    await this.warehouse.close();
+  }
+
+  private startPipeline(table: TableName): TableQueue {
+    const input = new Subject<Row>();
+    let resolveDrained!: () => void;
+    const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
+    const queue: TableQueue = { input, pending: 0, drained, unloggedDrops: 0 };
+    input
+      .pipe(
+        bufferTime(this.config.flushIntervalMs, null, this.config.batchSize),
+        filter((rows) => rows.length > 0),
+        concatMap((rows) => this.writeBatch(table, queue, rows)),
+      )
+      .subscribe({ complete: resolveDrained });
+    return queue;
+  }
+
+  private writeBatch(table: TableName, queue: TableQueue, rows: Row[]): Observable<void> {
+    const def = this.catalog.table(table);
+    const batchId = randomUUID();
+    const maxAttempts = this.config.writeMaxAttempts;
+    let attempt = 0;
+    return defer(async () => {
+      attempt++;
+      await this.ensureReady();
+      await this.warehouse.insert(def, rows, batchId);
+    }).pipe(
+      retry({
+        count: maxAttempts - 1,
+        delay: (error: unknown) => {
+          const { reason, retryable } = describe(error);
+          this.logger.warn(
+            `Batch write failed: table=${table} rows=${rows.length} attempt=${attempt}/${maxAttempts} reason=${reason}` +
+              (retryable ? '' : ' (not retryable)'),
+          );
+          if (!retryable) return throwError(() => error);
+          this.stats.add(table, 'retried');
+          return timer(this.retryDelay(attempt));
+        },
+      }),
+      tap(() => this.stats.add(table, 'written', rows.length)),
+      catchError((error: unknown) => {
+        this.stats.add(table, 'dropped', rows.length);
+        this.logger.error(
+          `Batch dropped: table=${table} rows=${rows.length} attempt=${attempt}/${maxAttempts} reason=${describe(error).reason}`,
+        );
+        return EMPTY;
+      }),
+      finalize(() => (queue.pending -= rows.length)),
+    );
+  }
+
+  /** Exponential backoff with "equal jitter", so that instances retrying together spread out. */
+  private retryDelay(attempt: number): number {
+    if (this.closing) return RETRY_DELAY_WHILE_CLOSING_MS;
+    const ceiling = Math.min(MAX_RETRY_DELAY_MS, this.config.retryBaseDelayMs * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  /** Counts every drop and logs it, batching log lines per interval so that a flood cannot flood the logs. */
+  private countDrop(table: TableName, queue: TableQueue, why: string): void {
+    this.stats.add(table, 'dropped');
+    queue.unloggedDrops++;
+    const logDrops = () => {
+      if (queue.unloggedDrops === 0) return;
+      this.logger.error(`Dropped ${queue.unloggedDrops} ${table} events: ${why}`);
+      queue.unloggedDrops = 0;
+    };
+    if (queue.dropLogTimer) return;
+    logDrops();
+    queue.dropLogTimer = setTimeout(() => {
+      queue.dropLogTimer = undefined;
+      logDrops();
+    }, DROP_LOG_INTERVAL_MS).unref();
+  }
+}
+
+function describe(error: unknown): { message: string; reason: string; retryable: boolean } {
+  if (error instanceof WarehouseWriteError) return { message: error.message, reason: error.reason, retryable: error.retryable };
+  const message = error instanceof Error ? error.message : String(error);
+  return { message, reason: message, retryable: true };
+}

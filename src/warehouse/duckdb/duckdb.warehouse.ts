@@ -1,0 +1,140 @@
+import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  DOUBLE,
+  DuckDBConnection,
+  DuckDBDateValue,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  DuckDBType,
+  DuckDBValue,
+  TIMESTAMP,
+  VARCHAR,
+} from '@duckdb/node-api';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { AppConfig } from '../../config/app-config';
+import { ColumnType, Row, SqlCatalog, TableDef } from '../sql-catalog';
+import { Warehouse, WarehouseWriteError } from '../warehouse.port';
+import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
+
+const DUCKDB_TYPES: Record<ColumnType, DuckDBType> = {
+  STRING: VARCHAR,
+  INT64: BIGINT,
+  FLOAT64: DOUBLE,
+  BOOL: BOOLEAN,
+  TIMESTAMP,
+  DATE,
+};
+
+/** Errors that will fail again however often the same batch is retried. */
+const PERMANENT = /^(Conversion|Constraint|Binder|Parser|Invalid Input) Error/;
+
+/** The embedded warehouse: a DuckDB file (or :memory:) in the API's own process. */
+export class DuckDbWarehouse implements Warehouse {
+  private instance?: DuckDBInstance;
+  private connection?: DuckDBConnection;
+  /** One connection runs one statement at a time; this queue keeps the two tables' writes in turn. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly catalog: SqlCatalog,
+  ) {}
+
+  async prepare(): Promise<void> {
+    await this.applySchema();
+  }
+
+  applySchema(): Promise<string[]> {
+    return this.serialized(async (db) => {
+      const schema = this.config.dataset;
+      const done: string[] = [];
+      for (const macro of DUCKDB_MACROS) await db.run(macro);
+      for (const table of this.catalog.tables) {
+        const existing = await this.columnsOf(db, table.name);
+        if (existing.length === 0) {
+          await db.run(toDuckDb(table.sql));
+          done.push(`created table ${schema}.${table.name}`);
+          continue;
+        }
+        for (const column of table.columns.filter((c) => !existing.includes(c.name))) {
+          await db.run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${DUCKDB_TYPES[column.type]}`);
+          done.push(`added column ${schema}.${table.name}.${column.name}`);
+        }
+      }
+      for (const view of this.catalog.views) {
+        await db.run(toDuckDb(view.sql));
+        done.push(`replaced view ${schema}.${view.name}`);
+      }
+      return done;
+    });
+  }
+
+  insert(table: TableDef, rows: readonly Row[]): Promise<void> {
+    const columns = table.columns;
+    const placeholders = rows.map(
+      (_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`,
+    );
+    const sql =
+      `INSERT INTO "${table.name}" (${columns.map((c) => `"${c.name}"`).join(', ')}) ` +
+      `VALUES ${placeholders.join(', ')}`;
+    const values = rows.flatMap((row) => columns.map((c) => toDuckDbValue(row[c.name] ?? null, c.type)));
+    const types = rows.flatMap(() => columns.map((c) => DUCKDB_TYPES[c.type]));
+    return this.serialized(async (db) => {
+      try {
+        await db.run(sql, values, types);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new WarehouseWriteError(message, message.split('\n')[0], !PERMANENT.test(message), { cause: error });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    this.connection?.closeSync();
+    this.instance?.closeSync();
+    this.connection = undefined;
+    this.instance = undefined;
+  }
+
+  private async columnsOf(db: DuckDBConnection, table: string): Promise<string[]> {
+    const reader = await db.runAndReadAll(
+      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+      [this.config.dataset, table],
+    );
+    return reader.getRowObjectsJS().map((r) => String(r.column_name));
+  }
+
+  private serialized<T>(work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+    const next = this.queue.catch(() => undefined).then(async () => work(await this.connect()));
+    this.queue = next;
+    return next;
+  }
+
+  private async connect(): Promise<DuckDBConnection> {
+    if (!this.connection) {
+      const path = this.config.duckdbPath;
+      if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+      this.instance = await DuckDBInstance.create(path);
+      const connection = await this.instance.connect();
+      // The dataset is a schema here, and the current one: sql/ is applied unqualified (see toDuckDb).
+      await connection.run(`CREATE SCHEMA IF NOT EXISTS "${this.config.dataset}"`);
+      await connection.run(`SET schema = '${this.config.dataset}'`);
+      this.connection = connection;
+    }
+    return this.connection;
+  }
+}
+
+function toDuckDbValue(value: Row[string], type: ColumnType): DuckDBValue {
+  if (value === null) return null;
+  if (value instanceof Date) {
+    return type === 'DATE'
+      ? new DuckDBDateValue(Math.floor(value.getTime() / 86_400_000))
+      : new DuckDBTimestampValue(BigInt(value.getTime()) * 1000n);
+  }
+  return value;
+}

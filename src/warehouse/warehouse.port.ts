@@ -1,0 +1,36 @@
+import { Row, TableDef } from './sql-catalog';
+
+/** Injection token for the selected Warehouse adapter. */
+export const WAREHOUSE = Symbol('WAREHOUSE');
+
+/**
+ * The port every warehouse engine implements. Batching, retries and limits live above it,
+ * in BatchWriter; an adapter only knows how to write one batch and how to apply sql/.
+ */
+export interface Warehouse {
+  /** Readies the client for writes. Called lazily and again after a failure, so it must be idempotent. */
+  prepare(): Promise<void>;
+
+  /**
+   * Writes one batch as one parameterized multi-row INSERT. `batchId` is the same on every
+   * retry of a batch, so that an engine that can deduplicate on it never stores a batch twice.
+   */
+  insert(table: TableDef, rows: readonly Row[], batchId: string): Promise<void>;
+
+  /** Creates what is missing (dataset, tables, new nullable columns, views) and says what it did. */
+  applySchema(): Promise<string[]>;
+
+  close(): Promise<void>;
+}
+
+/** What an adapter throws when a write fails; `retryable` tells BatchWriter whether to try again. */
+export class WarehouseWriteError extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,354 @@
+import request from 'supertest';
+import { BatchWriter } from '../src/warehouse/batch-writer.service';
+import { IngestStats } from '../src/stats/ingest-stats';
+import { queryDuckDb, startApp, TestApp, waitFor } from './support/app';
+import { appBeacon, BOT_UA, BROWSER_UA, olderAppJson, websiteDownload, websitePageview } from './support/payloads';
+
+const iso = (value: unknown) => (value as Date).toISOString();
+
+describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
+  describe('real clients, read back value by value', () => {
+    let t: TestApp;
+    let before: Date;
+    let after: Date;
+    let telemetry: Record<string, unknown>[];
+    let website: Record<string, unknown>[];
+
+    beforeAll(async () => {
+      t = await startApp();
+      const http = request(t.app.getHttpServer());
+      before = new Date();
+      await http
+        .post('/events/telemetry')
+        .set('Content-Type', 'text/plain;charset=UTF-8')
+        .set('Origin', 'null')
+        .set('X-Appengine-Country', 'de')
+        .send(JSON.stringify(appBeacon))
+        .expect(204)
+        .expect((res) => expect(res.text).toBe(''));
+      await http.post('/events/telemetry').set('X-Appengine-Country', 'US').send(olderAppJson).expect(204);
+      await http
+        .post('/events/website')
+        .set('Origin', 'https://www.example.com')
+        .set('User-Agent', BROWSER_UA)
+        .set('X-Appengine-Country', 'ZZ')
+        .send({ ...websitePageview, date: '1999-01-01T00:00:00.000Z' })
+        .expect(204);
+      await http.post('/events/website').set('User-Agent', BROWSER_UA).set('X-Appengine-Country', 'BR').send(websiteDownload).expect(204);
+      after = new Date();
+      await t.app.close();
+      telemetry = await queryDuckDb(t.config.duckdbPath, 'SELECT * FROM telemetry ORDER BY version DESC');
+      website = await queryDuckDb(t.config.duckdbPath, 'SELECT * FROM website_events ORDER BY type DESC');
+    });
+
+    it('stores the app beacon (text/plain, no country) with the country from X-Appengine-Country', () => {
+      expect(telemetry).toHaveLength(2);
+      const row = telemetry[0];
+      expect({ ...row, startTime: iso(row.startTime), endTime: iso(row.endTime), receivedAt: undefined }).toEqual({
+        installationId: appBeacon.installationId,
+        startTime: '2024-05-01T10:00:00.000Z',
+        endTime: '2024-05-01T10:42:17.250Z',
+        firstSession: false,
+        version: '2.4.0',
+        os: 'win32',
+        country: 'DE',
+        environmentsCount: 3n,
+        app: 'desktop',
+        auth: true,
+        paid: false,
+        receivedAt: undefined,
+      });
+    });
+
+    it("keeps the older app's own country over the header, and nulls what it does not send", () => {
+      const row = telemetry[1];
+      expect({ ...row, startTime: iso(row.startTime), endTime: iso(row.endTime), receivedAt: undefined }).toEqual({
+        installationId: olderAppJson.installationId,
+        startTime: '2024-04-30T22:15:03.512Z',
+        endTime: '2024-04-30T23:01:44.004Z',
+        firstSession: true,
+        version: '1.9.3',
+        os: 'darwin',
+        country: 'FR',
+        environmentsCount: 0n,
+        app: null,
+        auth: null,
+        paid: null,
+        receivedAt: undefined,
+      });
+    });
+
+    it('stamps receivedAt and date with the server receive time, ignoring any client date', () => {
+      for (const value of [...telemetry.map((r) => r.receivedAt), ...website.map((r) => r.date)]) {
+        expect((value as Date).getTime()).toBeGreaterThanOrEqual(before.getTime());
+        expect((value as Date).getTime()).toBeLessThanOrEqual(after.getTime());
+      }
+    });
+
+    it('stores the page view with null event fields, a stripped referrer and ZZ as no country', () => {
+      expect(website).toHaveLength(2);
+      expect({ ...website[0], date: undefined }).toEqual({
+        type: 'pageview',
+        eventName: null,
+        eventCategory: null,
+        date: undefined,
+        path: '/docs/getting-started',
+        entryPage: '/',
+        referrer: 'news.ycombinator.com/item',
+        country: null,
+      });
+    });
+
+    it('stores the download click', () => {
+      expect({ ...website[1], date: undefined }).toEqual({
+        type: 'event',
+        eventName: 'download',
+        eventCategory: 'mac',
+        date: undefined,
+        path: '/download',
+        entryPage: '/download',
+        referrer: 'direct',
+        country: 'BR',
+      });
+    });
+  });
+
+  describe('validation', () => {
+    let t: TestApp;
+    beforeAll(async () => (t = await startApp()));
+    afterAll(() => t.app.close());
+
+    const telemetryCases: [string, string, Record<string, unknown>][] = [
+      ['installationId missing', 'installationId', { installationId: undefined }],
+      ['installationId not a UUID', 'installationId', { installationId: 'abc' }],
+      ['startTime not a date', 'startTime', { startTime: 'yesterday' }],
+      ['startTime a date without time', 'startTime', { startTime: '2024-05-01' }],
+      ['startTime impossible', 'startTime', { startTime: '2024-02-31T25:00:00Z' }],
+      ['endTime missing', 'endTime', { endTime: undefined }],
+      ['endTime a number', 'endTime', { endTime: 1714557600000 }],
+      ['firstSession a string', 'firstSession', { firstSession: 'true' }],
+      ['version missing', 'version', { version: undefined }],
+      ['version too long', 'version', { version: 'x'.repeat(65) }],
+      ['os empty', 'os', { os: '' }],
+      ['os too long', 'os', { os: 'x'.repeat(33) }],
+      ['environmentsCount negative', 'environmentsCount', { environmentsCount: -1 }],
+      ['environmentsCount fractional', 'environmentsCount', { environmentsCount: 1.5 }],
+      ['environmentsCount a string', 'environmentsCount', { environmentsCount: '3' }],
+      ['country not ISO', 'country', { country: 'XX' }],
+      ['country a name', 'country', { country: 'France' }],
+      ['app unknown', 'app', { app: 'mobile' }],
+      ['auth a string', 'auth', { auth: 'yes' }],
+      ['paid a number', 'paid', { paid: 1 }],
+    ];
+
+    it.each(telemetryCases)('telemetry: %s -> 400 naming %s', async (_, field, change) => {
+      const res = await request(t.app.getHttpServer())
+        .post('/events/telemetry')
+        .send({ ...appBeacon, ...change })
+        .expect(400);
+      expect(res.body.fields).toEqual([field]);
+      expect(res.body.message.join(' ')).toContain(field);
+    });
+
+    const websiteCases: [string, string, Record<string, unknown>][] = [
+      ['type unknown', 'type', { type: 'click' }],
+      ['type missing', 'type', { type: undefined }],
+      ['event without a name', 'eventName', { ...websiteDownload, eventName: null }],
+      ['eventName too long', 'eventName', { eventName: 'x'.repeat(129) }],
+      ['eventCategory a number', 'eventCategory', { eventCategory: 3 }],
+      ['path missing', 'path', { path: undefined }],
+      ['path relative', 'path', { path: 'docs' }],
+      ['path too long', 'path', { path: '/' + 'x'.repeat(2048) }],
+      ['entryPage relative', 'entryPage', { entryPage: 'index.html' }],
+      ['referrer a bare host', 'referrer', { referrer: 'google.com' }],
+      ['referrer "Direct"', 'referrer', { referrer: 'Direct' }],
+      ['referrer too long', 'referrer', { referrer: 'https://a.example/' + 'x'.repeat(2048) }],
+    ];
+
+    it.each(websiteCases)('website: %s -> 400 naming %s', async (_, field, change) => {
+      const res = await request(t.app.getHttpServer())
+        .post('/events/website')
+        .send({ ...websitePageview, ...change })
+        .expect(400);
+      expect(res.body.fields).toEqual([field]);
+      expect(res.body.message.join(' ')).toContain(field);
+    });
+
+    it.each([
+      ['not JSON', 'application/json', '{"type":'],
+      ['not JSON, as a beacon', 'text/plain', 'hello'],
+      ['a JSON string', 'application/json', '"pageview"'],
+      ['null', 'application/json', 'null'],
+    ])('a body that is %s gets a 400 JSON answer', async (_, type, body) => {
+      const res = await request(t.app.getHttpServer()).post('/events/website').set('Content-Type', type).send(body).expect(400);
+      expect(res.body).toMatchObject({ statusCode: 400, message: 'Body must be a JSON object' });
+    });
+
+    it.each([
+      ['an empty body', undefined, ''],
+      ['an array', 'application/json', '[]'],
+      ['XML', 'application/xml', '<event/>'],
+    ])('%s gets a 400 naming the required fields', async (_, type, body) => {
+      const req = request(t.app.getHttpServer()).post('/events/website');
+      if (type) req.set('Content-Type', type);
+      const res = await req.send(body).expect(400);
+      expect(res.body.fields).toEqual(expect.arrayContaining(['type', 'path']));
+    });
+
+    it('a body over the limit gets 413', async () => {
+      const res = await request(t.app.getHttpServer())
+        .post('/events/telemetry')
+        .send({ ...appBeacon, padding: 'x'.repeat(20_000) })
+        .expect(413);
+      expect(res.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+    });
+
+    it('stored nothing for all of the above', async () => {
+      const stats = t.app.get(IngestStats).snapshot();
+      expect(stats.telemetry.accepted).toBe(0);
+      expect(stats.website_events.accepted).toBe(0);
+      expect(t.app.get(BatchWriter).pending('telemetry')).toBe(0);
+    });
+  });
+
+  describe('accepted quirks', () => {
+    it('stores endTime before startTime as sent, drops unknown fields, accepts odd timestamps', async () => {
+      const t = await startApp();
+      const http = request(t.app.getHttpServer());
+      await http
+        .post('/events/telemetry')
+        .send({ ...appBeacon, startTime: '2024-05-01T10:00:00Z', endTime: '2024-05-01T09:59:00Z', theme: 'dark', nested: { a: 1 } })
+        .expect(204);
+      await http
+        .post('/events/telemetry')
+        .send({ ...olderAppJson, startTime: '2024-05-01T12:00:00+02:00', endTime: '2024-05-01T10:30:00.123456', country: 'zz' })
+        .expect(204);
+      await http.post('/events/telemetry').send({ ...olderAppJson, version: '3.0.0', os: 'freebsd', country: null }).expect(204);
+      await http.post('/events/website').set('User-Agent', BROWSER_UA).send({ ...websitePageview, referrer: '', extra: true }).expect(204);
+      await http
+        .post('/events/website')
+        .send({ type: 'pageview', eventName: null, eventCategory: null, path: '/pricing?utm_source=x&token=secret#plans' })
+        .expect(204);
+      await t.app.close();
+
+      const sessions = await queryDuckDb(
+        t.config.duckdbPath,
+        'SELECT startTime, endTime, os, country FROM telemetry ORDER BY version, os',
+      );
+      expect(sessions.map((r) => [iso(r.startTime), iso(r.endTime), r.os, r.country])).toEqual([
+        ['2024-05-01T10:00:00.000Z', '2024-05-01T10:30:00.123Z', 'darwin', null],
+        ['2024-05-01T10:00:00.000Z', '2024-05-01T09:59:00.000Z', 'win32', null],
+        ['2024-04-30T22:15:03.512Z', '2024-04-30T23:01:44.004Z', 'freebsd', null],
+      ]);
+      const columns = await queryDuckDb(
+        t.config.duckdbPath,
+        "SELECT column_name FROM information_schema.columns WHERE table_name IN ('telemetry', 'website_events')",
+      );
+      expect(columns.map((c) => c.column_name)).not.toEqual(expect.arrayContaining(['theme']));
+      const pages = await queryDuckDb(t.config.duckdbPath, 'SELECT path, entryPage, referrer FROM website_events ORDER BY path');
+      expect(pages).toEqual([
+        { path: '/docs/getting-started', entryPage: '/', referrer: 'direct' },
+        { path: '/pricing', entryPage: '/pricing', referrer: 'direct' },
+      ]);
+    });
+
+    it('answers 204 to bots on the website but stores nothing for them', async () => {
+      const t = await startApp();
+      const http = request(t.app.getHttpServer());
+      await http.post('/events/website').set('User-Agent', BOT_UA).send(websitePageview).expect(204);
+      await http.post('/events/website').set('User-Agent', 'curl/8.5.0').send(websitePageview).expect(204);
+      await http.post('/events/website').set('User-Agent', BROWSER_UA).send(websitePageview).expect(204);
+      const stats = t.app.get(IngestStats).snapshot();
+      await t.app.close();
+      expect(stats.website_events.botFiltered).toBe(2);
+      const rows = await queryDuckDb(t.config.duckdbPath, 'SELECT count(*)::INT AS n FROM website_events');
+      expect(rows).toEqual([{ n: 1 }]);
+    });
+  });
+
+  describe('CORS', () => {
+    let t: TestApp;
+    beforeAll(async () => (t = await startApp({ CORS_ORIGINS: 'https://www.example.com, https://example.com' })));
+    afterAll(() => t.app.close());
+
+    const preflight = (path: string, origin: string) =>
+      request(t.app.getHttpServer())
+        .options(path)
+        .set('Origin', origin)
+        .set('Access-Control-Request-Method', 'POST')
+        .set('Access-Control-Request-Headers', 'content-type');
+
+    it('allows the website preflight for a listed origin, and lets the browser cache it', async () => {
+      const res = await preflight('/events/website', 'https://example.com').expect(204);
+      expect(res.headers['access-control-allow-origin']).toBe('https://example.com');
+      expect(res.headers['access-control-allow-methods']).toContain('POST');
+      expect(res.headers['access-control-allow-headers']).toBe('content-type');
+      expect(Number(res.headers['access-control-max-age'])).toBeGreaterThanOrEqual(3600);
+    });
+
+    it('refuses the website preflight for another origin', async () => {
+      const res = await preflight('/events/website', 'https://evil.example');
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    });
+
+    it('allows telemetry from any origin, file:// pages (Origin: null) included', async () => {
+      for (const origin of ['null', 'https://app.example.org', 'app://desktop']) {
+        const res = await preflight('/events/telemetry', origin).expect(204);
+        expect(res.headers['access-control-allow-origin']).toBe(origin);
+      }
+      const res = await request(t.app.getHttpServer()).post('/events/telemetry').set('Origin', 'null').send(appBeacon).expect(204);
+      expect(res.headers['access-control-allow-origin']).toBe('null');
+    });
+  });
+
+  describe('writes', () => {
+    it('flushes every pending event on shutdown', async () => {
+      const t = await startApp({ FLUSH_INTERVAL_MS: '600000', BATCH_SIZE: '10000' });
+      const http = request(t.app.getHttpServer());
+      await Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          http.post('/events/website').send({ ...websitePageview, path: `/p/${i}` }).expect(204),
+        ),
+      );
+      expect(t.app.get(BatchWriter).pending('website_events')).toBe(150);
+      await t.app.close();
+      const rows = await queryDuckDb(t.config.duckdbPath, 'SELECT count(DISTINCT path)::INT AS n FROM website_events');
+      expect(rows).toEqual([{ n: 150 }]);
+    });
+
+    it('writes in batches of BATCH_SIZE rows', async () => {
+      const t = await startApp({ FLUSH_INTERVAL_MS: '600000', BATCH_SIZE: '25' });
+      const http = request(t.app.getHttpServer());
+      for (let i = 0; i < 60; i++) await http.post('/events/telemetry').send(appBeacon).expect(204);
+      const writer = t.app.get(BatchWriter);
+      expect(await waitFor(() => writer.pending('telemetry') === 10)).toBe(true);
+      expect(t.app.get(IngestStats).snapshot().telemetry.written).toBe(50);
+      await t.app.close();
+      expect(await queryDuckDb(t.config.duckdbPath, 'SELECT count(*)::INT AS n FROM telemetry')).toEqual([{ n: 60 }]);
+    });
+
+    it('keeps answering 204 with the warehouse down, bounds memory, and logs and counts the drops', async () => {
+      const t = await startApp({
+        DUCKDB_PATH: '/dev/null/unreachable/analytics.duckdb',
+        MAX_BUFFERED_EVENTS: '100',
+        BATCH_SIZE: '50',
+        WRITE_MAX_ATTEMPTS: '3',
+        RETRY_BASE_DELAY_MS: '100',
+        SHUTDOWN_FLUSH_TIMEOUT_MS: '500',
+      });
+      const http = request(t.app.getHttpServer());
+      const writer = t.app.get(BatchWriter);
+      for (let i = 0; i < 500; i++) {
+        await http.post('/events/website').send(websitePageview).expect(204);
+        expect(writer.pending('website_events')).toBeLessThanOrEqual(100);
+      }
+      const stats = t.app.get(IngestStats);
+      expect(await waitFor(() => writer.pending('website_events') === 0)).toBe(true);
+      expect(stats.snapshot().website_events).toMatchObject({ accepted: 500, written: 0, dropped: 500 });
+      expect(t.logs.matching('error', /^Dropped \d+ website_events events: more than 100 rows waiting$/).length).toBeGreaterThan(0);
+      expect(t.logs.matching('error', /^Batch dropped: table=website_events rows=\d+ attempt=3\/3 reason=/).length).toBeGreaterThan(0);
+      expect(t.logs.matching('warn', /^Batch write failed: table=website_events rows=\d+ attempt=1\/3/).length).toBeGreaterThan(0);
+      await t.app.close();
+    });
+  });
+});
