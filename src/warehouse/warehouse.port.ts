@@ -20,6 +20,12 @@ export interface Warehouse {
   /** Creates what is missing (dataset, tables, new nullable columns, views) and says what it did. */
   applySchema(): Promise<string[]>;
 
+  /**
+   * Runs a read-only query written in BigQuery SQL with the {{dataset}} placeholder (the
+   * adapter renders it for its engine), e.g. for `npm run report`. Values come back as JS values.
+   */
+  query(sql: string): Promise<Record<string, unknown>[]>;
+
   close(): Promise<void>;
 }
 

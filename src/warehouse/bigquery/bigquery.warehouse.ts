@@ -21,5 +21,9 @@ export class BigQueryWarehouse implements Warehouse {
     return Promise.reject(new Error('WAREHOUSE=bigquery is not implemented yet'));
   }
 
+  query(_sql: string): Promise<Record<string, unknown>[]> {
+    return this.prepare().then(() => []);
+  }
+
   async close(): Promise<void> {}
 }

@@ -92,6 +92,10 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
+  query(sql: string): Promise<Record<string, unknown>[]> {
+    return this.serialized(async (db) => (await db.runAndReadAll(toDuckDb(sql))).getRowObjectsJS());
+  }
+
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
     this.connection?.closeSync();
