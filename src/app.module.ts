@@ -2,11 +2,12 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { EventsModule } from './events/events.module';
+import { HealthModule } from './health/health.module';
 import { StatsModule } from './stats/stats.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: AppModule, imports: [ConfigModule.forRoot(config), StatsModule, EventsModule] };
+    return { module: AppModule, imports: [ConfigModule.forRoot(config), StatsModule, EventsModule, HealthModule] };
   }
 }

@@ -2,6 +2,8 @@ import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/c
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { json, NextFunction, Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
+import { countRejections } from './events/rejection-counter';
+import { IngestStats } from './stats/ingest-stats';
 
 /** Event bodies are a few hundred bytes; anything near this is not a real client. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -13,6 +15,7 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export function configureApp(app: INestApplication): void {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
+  express.use(countRejections(app.get(IngestStats)));
   // sendBeacon() posts JSON as text/plain (no CORS preflight), so both types are parsed as JSON.
   express.use(json({ type: ['application/json', 'text/plain'], limit: MAX_BODY_BYTES, strict: true }));
   express.use(bodyErrorHandler);

@@ -1,8 +1,11 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { AppConfig, ConfigError } from './config/app-config';
+import { AppLogger } from './logging/app-logger';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
@@ -14,10 +17,40 @@ async function bootstrap(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  const app = await NestFactory.create(AppModule.forRoot(config), { bodyParser: false });
+  const logger = new AppLogger(config.production);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    logger,
+  });
+  // App Engine's front end is the only way in; it sets X-Forwarded-For and X-Forwarded-Proto.
+  if (config.production) app.set('trust proxy', true);
   configureApp(app);
-  app.enableShutdownHooks();
+  stopOnSignals(app, logger);
   await app.listen(config.port);
+  Logger.log({ message: 'Listening', port: config.port, warehouse: config.warehouse }, 'Bootstrap');
+}
+
+/**
+ * Nest's enableShutdownHooks() re-raises the signal after closing, so the process would
+ * end with status 143. App Engine and any supervisor read a clean stop as status 0: close
+ * the app (server stops taking requests, then BatchWriter flushes) and exit 0 ourselves.
+ */
+function stopOnSignals(app: NestExpressApplication, logger: AppLogger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log({ message: 'Stopping', signal }, 'Bootstrap');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ message: 'Unclean stop', reason: (error as Error).message }, 'Bootstrap');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }
 
 void bootstrap();

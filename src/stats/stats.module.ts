@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { IngestStats } from './ingest-stats';
+import { StatsReporter } from './stats-reporter.service';
 
 @Global()
-@Module({ providers: [IngestStats], exports: [IngestStats] })
+@Module({ providers: [IngestStats, StatsReporter], exports: [IngestStats] })
 export class StatsModule {}

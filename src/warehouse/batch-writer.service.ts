@@ -53,6 +53,11 @@ export class BatchWriter implements OnApplicationBootstrap, OnApplicationShutdow
     return true;
   }
 
+  /** False once shutdown has begun. */
+  get acceptingEvents(): boolean {
+    return !this.closing;
+  }
+
   /** Rows accepted for a table and not yet written or dropped. */
   pending(table: TableName): number {
     return this.queues.get(table)!.pending;
