@@ -6,6 +6,7 @@ import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { AppConfig, ConfigError } from './config/app-config';
 import { AppLogger } from './logging/app-logger';
+import { BatchWriter } from './warehouse/batch-writer.service';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
@@ -27,6 +28,7 @@ async function bootstrap(): Promise<void> {
   configureApp(app);
   stopOnSignals(app, logger);
   await app.listen(config.port);
+  app.get(BatchWriter).warmUp();
   Logger.log({ message: 'Listening', port: config.port, warehouse: config.warehouse }, 'Bootstrap');
 }
 

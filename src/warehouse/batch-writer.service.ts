@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { bufferTime, catchError, concatMap, defer, EMPTY, filter, finalize, Observable, retry, Subject, tap, throwError, timer } from 'rxjs';
 import { AppConfig } from '../config/app-config';
@@ -26,7 +26,7 @@ interface TableQueue {
  * under the same batch id. Past MAX_BUFFERED_EVENTS pending rows, new rows are dropped and counted.
  */
 @Injectable()
-export class BatchWriter implements OnApplicationBootstrap, OnApplicationShutdown {
+export class BatchWriter implements OnApplicationShutdown {
   private readonly logger = new Logger(BatchWriter.name);
   private readonly queues = new Map<TableName, TableQueue>();
   private ready?: Promise<void>;
@@ -72,7 +72,11 @@ export class BatchWriter implements OnApplicationBootstrap, OnApplicationShutdow
     return this.ready;
   }
 
-  onApplicationBootstrap(): void {
+  /**
+   * Readies the warehouse in the background. main.ts calls it once the server listens, so
+   * that loading a heavy client library never delays an instance's first answer.
+   */
+  warmUp(): void {
     this.ensureReady().catch((error: unknown) =>
       this.logger.error(`Warehouse not ready yet, events are buffered: ${describe(error).message}`),
     );

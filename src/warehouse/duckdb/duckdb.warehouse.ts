@@ -1,17 +1,4 @@
-import {
-  BIGINT,
-  BOOLEAN,
-  DATE,
-  DOUBLE,
-  DuckDBConnection,
-  DuckDBDateValue,
-  DuckDBInstance,
-  DuckDBTimestampValue,
-  DuckDBType,
-  DuckDBValue,
-  TIMESTAMP,
-  VARCHAR,
-} from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppConfig } from '../../config/app-config';
@@ -19,14 +6,19 @@ import { ColumnType, Row, SqlCatalog, TableDef } from '../sql-catalog';
 import { Warehouse, WarehouseWriteError } from '../warehouse.port';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
 
-const DUCKDB_TYPES: Record<ColumnType, DuckDBType> = {
-  STRING: VARCHAR,
-  INT64: BIGINT,
-  FLOAT64: DOUBLE,
-  BOOL: BOOLEAN,
-  TIMESTAMP,
-  DATE,
-};
+type DuckDb = typeof import('@duckdb/node-api');
+
+/** The native library is loaded on first use, not at startup: see BatchWriter.warmUp(). */
+let duckdb: DuckDb | undefined;
+async function loadDuckDb(): Promise<DuckDb> {
+  duckdb ??= await import('@duckdb/node-api');
+  return duckdb;
+}
+
+function duckDbType(type: ColumnType): DuckDBType {
+  const { BIGINT, BOOLEAN, DATE, DOUBLE, TIMESTAMP, VARCHAR } = duckdb!;
+  return { STRING: VARCHAR, INT64: BIGINT, FLOAT64: DOUBLE, BOOL: BOOLEAN, TIMESTAMP, DATE }[type];
+}
 
 /** Errors that will fail again however often the same batch is retried. */
 const PERMANENT = /^(Conversion|Constraint|Binder|Parser|Invalid Input) Error/;
@@ -60,7 +52,7 @@ export class DuckDbWarehouse implements Warehouse {
           continue;
         }
         for (const column of table.columns.filter((c) => !existing.includes(c.name))) {
-          await db.run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${DUCKDB_TYPES[column.type]}`);
+          await db.run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${duckDbType(column.type)}`);
           done.push(`added column ${schema}.${table.name}.${column.name}`);
         }
       }
@@ -80,9 +72,9 @@ export class DuckDbWarehouse implements Warehouse {
     const sql =
       `INSERT INTO "${table.name}" (${columns.map((c) => `"${c.name}"`).join(', ')}) ` +
       `VALUES ${placeholders.join(', ')}`;
-    const values = rows.flatMap((row) => columns.map((c) => toDuckDbValue(row[c.name] ?? null, c.type)));
-    const types = rows.flatMap(() => columns.map((c) => DUCKDB_TYPES[c.type]));
     return this.serialized(async (db) => {
+      const values = rows.flatMap((row) => columns.map((c) => toDuckDbValue(row[c.name] ?? null, c.type)));
+      const types = rows.flatMap(() => columns.map((c) => duckDbType(c.type)));
       try {
         await db.run(sql, values, types);
       } catch (error) {
@@ -122,6 +114,7 @@ export class DuckDbWarehouse implements Warehouse {
     if (!this.connection) {
       const path = this.config.duckdbPath;
       if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+      const { DuckDBInstance } = await loadDuckDb();
       this.instance = await DuckDBInstance.create(path);
       const connection = await this.instance.connect();
       // The dataset is a schema here, and the current one: sql/ is applied unqualified (see toDuckDb).
@@ -136,6 +129,7 @@ export class DuckDbWarehouse implements Warehouse {
 function toDuckDbValue(value: Row[string], type: ColumnType): DuckDBValue {
   if (value === null) return null;
   if (value instanceof Date) {
+    const { DuckDBDateValue, DuckDBTimestampValue } = duckdb!;
     return type === 'DATE'
       ? new DuckDBDateValue(Math.floor(value.getTime() / 86_400_000))
       : new DuckDBTimestampValue(BigInt(value.getTime()) * 1000n);

@@ -1,0 +1,85 @@
+// Cold start: time from process spawn to the first 204 on POST /events/telemetry, for this
+// API and for an empty Nest app on the same stack, measured alternately in the same run.
+// Usage: npm run bench:cold-start [-- rounds]   (builds first; loopback only)
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const rounds = Number(process.argv[2] ?? 15);
+const body = JSON.stringify({
+  installationId: '6c3b6f7a-1a8e-4f4e-9d2b-1f0e8e5c2a11',
+  startTime: '2024-05-01T10:00:00.000Z',
+  endTime: '2024-05-01T10:42:17.250Z',
+  firstSession: false,
+  version: '2.4.0',
+  os: 'win32',
+  environmentsCount: 3,
+});
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+
+async function coldStart(script, env) {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env, PORT: String(port) }, stdio: 'ignore' });
+  try {
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/events/telemetry`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain' },
+          body,
+        });
+        if (res.status === 204) return performance.now() - started;
+        throw new Error(`unexpected status ${res.status}`);
+      } catch (error) {
+        if (error.message.startsWith('unexpected')) throw error;
+        if (performance.now() - started > 30_000) throw new Error(`${script} did not answer within 30 s`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'cold-start-'));
+const variants = {
+  'empty Nest app, same stack': ['bench/baseline-app.js', {}],
+  'empty Nest app, bare': ['bench/baseline-app.js', { BASELINE: 'bare' }],
+  'this API, WAREHOUSE=bigquery': [
+    'dist/main.js',
+    {
+      WAREHOUSE: 'bigquery',
+      NODE_ENV: 'production',
+      BIGQUERY_PROJECT: 'cold-start-bench',
+      BIGQUERY_API_ENDPOINT: 'http://127.0.0.1:9',
+      METADATA_SERVER_DETECTION: 'none',
+      FLUSH_INTERVAL_MS: '600000',
+    },
+  ],
+  'this API, WAREHOUSE=duckdb': ['dist/main.js', { WAREHOUSE: 'duckdb', DUCKDB_PATH: join(dir, 'a.duckdb'), FLUSH_INTERVAL_MS: '600000' }],
+};
+
+const samples = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+await coldStart(...variants['empty Nest app, same stack']); // warm the OS file cache once
+for (let i = 0; i < rounds; i++) {
+  for (const [name, [script, env]] of Object.entries(variants)) samples[name].push(await coldStart(script, env));
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const base = median(samples['empty Nest app, same stack']);
+console.log(`cold start to first 204, median of ${rounds} rounds (node ${process.version})`);
+for (const [name, xs] of Object.entries(samples)) {
+  const m = median(xs);
+  console.log(`${name.padEnd(32)} ${m.toFixed(0).padStart(5)} ms   ${(((m - base) / base) * 100).toFixed(0).padStart(4)} % vs same-stack baseline`);
+}
