@@ -1,0 +1,262 @@
+import 'reflect-metadata';
+import { AppConfig } from '../src/config/app-config';
+import { Row, SqlCatalog } from '../src/warehouse/sql-catalog';
+import { DuckDbWarehouse } from '../src/warehouse/duckdb/duckdb.warehouse';
+import { queryDuckDb, tempDuckDbPath } from './support/app';
+
+/**
+ * A hand-made fixture over two days, written through the adapter's insert() (receivedAt and
+ * date are server time, so the HTTP route cannot make a multi-day fixture), then every view
+ * read back from the file by a fresh DuckDB instance and compared with numbers worked out by
+ * hand below. Medians are over odd counts: on an even count BigQuery's APPROX_QUANTILES and
+ * DuckDB's quantile_disc may pick different middle values.
+ */
+const D1 = '2024-05-01';
+const D2 = '2024-05-02';
+const at = (day: string, time: string) => new Date(`${day}T${time}Z`);
+
+const A = '6c3b6f7a-1a8e-4f4e-9d2b-1f0e8e5c2a11';
+const B = '0d9f5c1e-2b3a-4c5d-8e7f-9a0b1c2d3e4f';
+const C = '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+const D = '2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e';
+const E = '3c4d5e6f-7a8b-4c9d-0e1f-2a3b4c5d6e7f';
+
+function session(
+  installationId: string, day: string, start: string, end: string, firstSession: boolean, version: string,
+  os: string, country: string | null, environmentsCount: number, app: string | null, received: string,
+): Row {
+  return {
+    installationId, startTime: at(day, start), endTime: at(day, end), firstSession, version, os, country,
+    environmentsCount, app, auth: null, paid: null, receivedAt: at(day, received),
+  };
+}
+
+const TELEMETRY: Row[] = [
+  // day 1: six sessions, four installations (A, B, C, D), two first sessions
+  session(A, D1, '10:00:00.000', '10:10:00.000', true, '2.3.0', 'win32', 'US', 2, 'desktop', '00:00:00.000'), // 600 s
+  session(A, D1, '11:00:00.000', '11:00:30.500', false, '2.4.0', 'win32', 'US', 3, 'desktop', '11:00:31.000'), // 30.5 s
+  session(B, D1, '12:00:00.000', '11:59:00.000', true, '2.4.0', 'darwin', null, 1, null, '12:00:01.000'), // ends before it starts
+  session(C, D1, '13:00:00.000', '13:20:00.000', false, '2.4.0', 'linux', 'DE', 0, 'web', '13:20:01.000'), // 1200 s
+  session(D, D1, '14:00:00.000', '14:01:40.000', false, '2.4.0', 'win32', 'US', 4, 'desktop', '14:01:41.000'), // 100 s
+  session(C, D1, '15:00:00.000', '15:00:10.000', false, '2.5.0', 'linux', 'DE', 2, 'web', '23:59:59.999'), // 10 s
+  // day 2: four sessions, two installations (A, E), one first session
+  session(A, D2, '09:00:00.000', '09:05:00.000', false, '2.5.0', 'win32', 'US', 1, 'desktop', '00:00:00.000'), // 300 s
+  session(E, D2, '10:00:00.000', '09:00:00.000', true, '2.5.0', 'win32', null, 5, null, '10:00:01.000'), // ends before it starts
+  session(E, D2, '11:00:00.000', '11:00:45.000', false, '2.5.0', 'win32', null, 5, 'web', '11:00:46.000'), // 45 s
+  session(E, D2, '12:00:00.000', '12:02:00.000', false, '2.5.0', 'darwin', null, 2, 'web', '23:59:59.999'), // 120 s
+];
+
+function hit(
+  day: string, time: string, type: 'pageview' | 'event', path: string, entryPage: string, referrer: string,
+  country: string | null, eventName: string | null = null, eventCategory: string | null = null,
+): Row {
+  return { type, eventName, eventCategory, date: at(day, time), path, entryPage, referrer, country };
+}
+
+const WEBSITE: Row[] = [
+  hit(D1, '00:00:00.000', 'pageview', '/', '/', 'news.ycombinator.com/item', 'US'), // a visit
+  hit(D1, '08:00:00.000', 'pageview', '/docs', '/', 'news.ycombinator.com/item', 'US'),
+  hit(D1, '09:00:00.000', 'pageview', '/docs', '/docs', 'direct', null), // a visit, no country
+  hit(D1, '10:00:00.000', 'pageview', '/pricing', '/docs', 'www.google.com/', 'DE'),
+  hit(D1, '11:00:00.000', 'event', '/download', '/', 'news.ycombinator.com/item', 'US', 'download', 'win'),
+  hit(D1, '12:00:00.000', 'event', '/download', '/', 'direct', null, 'download', 'mac'),
+  hit(D1, '13:00:00.000', 'event', '/', '/', 'direct', 'US', 'signup', 'newsletter'), // not a download
+  hit(D1, '23:59:59.999', 'event', '/download', '/download', 'github.com/org/repo', 'FR', 'download', 'Linux'),
+  hit(D2, '00:00:00.000', 'pageview', '/', '/', 'direct', 'US'), // a visit
+  hit(D2, '10:00:00.000', 'pageview', '/blog/post', '/blog/post', 'news.ycombinator.com/item', null), // a visit
+  hit(D2, '23:59:59.999', 'event', '/download', '/', 'direct', 'US', 'download', 'win'),
+];
+
+type Value = string | number | boolean | null;
+
+/** Dates as YYYY-MM-DD, integers as numbers, fractions rounded so that 1/6 compares. */
+function normalize(rows: Record<string, unknown>[]): Record<string, Value>[] {
+  return rows.map((row) =>
+    Object.fromEntries(
+      Object.entries(row).map(([k, v]) => {
+        if (v instanceof Date) return [k, v.toISOString().slice(0, 10)];
+        if (typeof v === 'bigint') return [k, Number(v)];
+        if (typeof v === 'number') return [k, Math.round(v * 1e9) / 1e9];
+        return [k, v as Value];
+      }),
+    ),
+  );
+}
+const r = (x: number) => Math.round(x * 1e9) / 1e9;
+
+describe('dashboard views on DuckDB', () => {
+  let path: string;
+  const view = async (name: string, orderBy: string) =>
+    normalize(await queryDuckDb(path, `SELECT * FROM ${name} ORDER BY ${orderBy}`));
+
+  beforeAll(async () => {
+    path = tempDuckDbPath();
+    const catalog = SqlCatalog.load();
+    const warehouse = new DuckDbWarehouse(AppConfig.fromEnv({ DUCKDB_PATH: path }), catalog);
+    await warehouse.applySchema();
+    await warehouse.insert(catalog.table('telemetry'), TELEMETRY);
+    await warehouse.insert(catalog.table('website_events'), WEBSITE);
+    await warehouse.close();
+  });
+
+  it('has a test below for every view in sql/views', () => {
+    expect(SqlCatalog.load().views.map((v) => v.name).sort()).toEqual([...TESTED].sort());
+  });
+
+  const TESTED: string[] = [];
+  const check = (name: string, body: () => Promise<void>) => {
+    TESTED.push(name);
+    it(name, body);
+  };
+
+  check('website_pageviews_daily', async () => {
+    expect(await view('website_pageviews_daily', 'day')).toEqual([
+      { day: D1, pageviews: 4, visits: 2 },
+      { day: D2, pageviews: 2, visits: 2 },
+    ]);
+  });
+
+  check('website_downloads_daily', async () => {
+    expect(await view('website_downloads_daily', 'day, os')).toEqual([
+      { day: D1, os: 'linux', downloads: 1 },
+      { day: D1, os: 'mac', downloads: 1 },
+      { day: D1, os: 'win', downloads: 1 },
+      { day: D2, os: 'win', downloads: 1 },
+    ]);
+  });
+
+  check('website_pageviews_by_page', async () => {
+    expect(await view('website_pageviews_by_page', 'day, path')).toEqual([
+      { day: D1, path: '/', pageviews: 1 },
+      { day: D1, path: '/docs', pageviews: 2 },
+      { day: D1, path: '/pricing', pageviews: 1 },
+      { day: D2, path: '/', pageviews: 1 },
+      { day: D2, path: '/blog/post', pageviews: 1 },
+    ]);
+  });
+
+  check('website_pageviews_by_referrer', async () => {
+    expect(await view('website_pageviews_by_referrer', 'day, referrer_host')).toEqual([
+      { day: D1, referrer_host: 'direct', pageviews: 1 },
+      { day: D1, referrer_host: 'news.ycombinator.com', pageviews: 2 },
+      { day: D1, referrer_host: 'www.google.com', pageviews: 1 },
+      { day: D2, referrer_host: 'direct', pageviews: 1 },
+      { day: D2, referrer_host: 'news.ycombinator.com', pageviews: 1 },
+    ]);
+  });
+
+  check('website_downloads_by_referrer', async () => {
+    expect(await view('website_downloads_by_referrer', 'day, referrer_host')).toEqual([
+      { day: D1, referrer_host: 'direct', downloads: 1 },
+      { day: D1, referrer_host: 'github.com', downloads: 1 },
+      { day: D1, referrer_host: 'news.ycombinator.com', downloads: 1 },
+      { day: D2, referrer_host: 'direct', downloads: 1 },
+    ]);
+  });
+
+  check('website_entry_pages', async () => {
+    expect(await view('website_entry_pages', 'day, entry_page')).toEqual([
+      { day: D1, entry_page: '/', visits: 1 },
+      { day: D1, entry_page: '/docs', visits: 1 },
+      { day: D2, entry_page: '/', visits: 1 },
+      { day: D2, entry_page: '/blog/post', visits: 1 },
+    ]);
+  });
+
+  check('website_pageviews_by_country', async () => {
+    expect(await view('website_pageviews_by_country', 'day, country')).toEqual([
+      { day: D1, country: 'DE', pageviews: 1 },
+      { day: D1, country: 'US', pageviews: 2 },
+      { day: D1, country: 'Unknown', pageviews: 1 },
+      { day: D2, country: 'US', pageviews: 1 },
+      { day: D2, country: 'Unknown', pageviews: 1 },
+    ]);
+  });
+
+  check('app_sessions_daily', async () => {
+    // The sessions that end before they start count here.
+    expect(await view('app_sessions_daily', 'day')).toEqual([
+      { day: D1, sessions: 6 },
+      { day: D2, sessions: 4 },
+    ]);
+  });
+
+  check('app_active_installations_daily', async () => {
+    expect(await view('app_active_installations_daily', 'day')).toEqual([
+      { day: D1, active_installations: 4 },
+      { day: D2, active_installations: 2 },
+    ]);
+  });
+
+  check('app_new_installations_daily', async () => {
+    expect(await view('app_new_installations_daily', 'day')).toEqual([
+      { day: D1, new_installations: 2 },
+      { day: D2, new_installations: 1 },
+    ]);
+  });
+
+  check('app_versions_daily', async () => {
+    // Day 1: A ran 2.3.0 and 2.4.0, C ran 2.4.0 and 2.5.0; the day has 4 installations.
+    expect(await view('app_versions_daily', 'day, version')).toEqual([
+      { day: D1, version: '2.3.0', sessions: 1, installations: 1, sessions_share: r(1 / 6), installations_share: r(1 / 4) },
+      { day: D1, version: '2.4.0', sessions: 4, installations: 4, sessions_share: r(4 / 6), installations_share: 1 },
+      { day: D1, version: '2.5.0', sessions: 1, installations: 1, sessions_share: r(1 / 6), installations_share: r(1 / 4) },
+      { day: D2, version: '2.5.0', sessions: 4, installations: 2, sessions_share: 1, installations_share: 1 },
+    ]);
+  });
+
+  check('app_sessions_by_os', async () => {
+    expect(await view('app_sessions_by_os', 'day, os')).toEqual([
+      { day: D1, os: 'darwin', sessions: 1 },
+      { day: D1, os: 'linux', sessions: 2 },
+      { day: D1, os: 'win32', sessions: 3 },
+      { day: D2, os: 'darwin', sessions: 1 },
+      { day: D2, os: 'win32', sessions: 3 },
+    ]);
+  });
+
+  check('app_sessions_by_country', async () => {
+    expect(await view('app_sessions_by_country', 'day, country')).toEqual([
+      { day: D1, country: 'DE', sessions: 2 },
+      { day: D1, country: 'US', sessions: 3 },
+      { day: D1, country: 'Unknown', sessions: 1 },
+      { day: D2, country: 'US', sessions: 1 },
+      { day: D2, country: 'Unknown', sessions: 3 },
+    ]);
+  });
+
+  check('app_session_duration_daily', async () => {
+    // Day 1 timed: 600, 30.5, 1200, 100, 10 (B's session is left out); day 2: 300, 45, 120.
+    expect(await view('app_session_duration_daily', 'day')).toEqual([
+      { day: D1, timed_sessions: 5, total_duration_seconds: 1940.5, avg_duration_seconds: r(1940.5 / 5), median_duration_seconds: 100 },
+      { day: D2, timed_sessions: 3, total_duration_seconds: 465, avg_duration_seconds: 155, median_duration_seconds: 120 },
+    ]);
+  });
+
+  check('app_session_duration_by_version', async () => {
+    expect(await view('app_session_duration_by_version', 'day, version')).toEqual([
+      { day: D1, version: '2.3.0', timed_sessions: 1, total_duration_seconds: 600, avg_duration_seconds: 600, median_duration_seconds: 600 },
+      // 30.5, 1200, 100; B's negative session is left out
+      { day: D1, version: '2.4.0', timed_sessions: 3, total_duration_seconds: 1330.5, avg_duration_seconds: 443.5, median_duration_seconds: 100 },
+      { day: D1, version: '2.5.0', timed_sessions: 1, total_duration_seconds: 10, avg_duration_seconds: 10, median_duration_seconds: 10 },
+      { day: D2, version: '2.5.0', timed_sessions: 3, total_duration_seconds: 465, avg_duration_seconds: 155, median_duration_seconds: 120 },
+    ]);
+  });
+
+  check('app_environments_daily', async () => {
+    expect(await view('app_environments_daily', 'day')).toEqual([
+      { day: D1, sessions: 6, total_environments: 12, avg_environments: 2 },
+      { day: D2, sessions: 4, total_environments: 13, avg_environments: 3.25 },
+    ]);
+  });
+
+  check('app_platform_daily', async () => {
+    // Sessions without app (B on day 1, E's first on day 2) are left out.
+    expect(await view('app_platform_daily', 'day, app')).toEqual([
+      { day: D1, app: 'desktop', sessions: 3, installations: 2 },
+      { day: D1, app: 'web', sessions: 2, installations: 1 },
+      { day: D2, app: 'desktop', sessions: 1, installations: 1 },
+      { day: D2, app: 'web', sessions: 2, installations: 1 },
+    ]);
+  });
+});
