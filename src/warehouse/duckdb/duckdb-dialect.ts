@@ -78,6 +78,7 @@ function rewriteCalls(
   let out = '';
   let from = 0;
   for (let match = start.exec(sql); match; match = start.exec(sql)) {
+    if (insideString(sql, match.index)) continue;
     const open = match.index + match[0].length;
     const { args, end } = splitArgs(sql, open);
     const inner = args.map((a) => rewriteCalls(a, name, replace));
@@ -87,6 +88,14 @@ function rewriteCalls(
     start.lastIndex = from;
   }
   return out + sql.slice(from);
+}
+
+function insideString(sql: string, index: number): boolean {
+  let quote: string | undefined;
+  for (let i = 0; i < index; i++) {
+    if (quote ? sql[i] === quote : sql[i] === "'" || sql[i] === '"') quote = quote ? undefined : sql[i];
+  }
+  return quote !== undefined;
 }
 
 /** The top-level, comma-separated arguments of a call whose '(' is just before `open`. */
