@@ -1,0 +1,87 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { LanguageOptions, ZetaSQLClient } from '@fivetrandevelopers/zetasql';
+import { ColumnType, TableDef } from '../../src/warehouse/sql-catalog';
+
+/**
+ * BigQuery's SQL front end, ZetaSQL, run offline: @fivetrandevelopers/zetasql ships the
+ * analyzer as a native gRPC server inside its npm package. Statements are analyzed (parsed,
+ * names resolved, types checked) against tables described by sql/tables, so a view that
+ * BigQuery would reject for its syntax, an unknown function or column, or a type error
+ * fails here.
+ */
+const TYPE_KINDS: Record<ColumnType, string> = {
+  STRING: 'TYPE_STRING',
+  INT64: 'TYPE_INT64',
+  FLOAT64: 'TYPE_DOUBLE',
+  BOOL: 'TYPE_BOOL',
+  TIMESTAMP: 'TYPE_TIMESTAMP',
+  DATE: 'TYPE_DATE',
+};
+
+export interface BigQueryAnalyzer {
+  /** Resolves when ZetaSQL accepts the statement; rejects with ZetaSQL's message otherwise. */
+  analyze(sql: string): Promise<void>;
+  stop(): void;
+}
+
+export async function startBigQueryAnalyzer(dataset: string, tables: readonly TableDef[]): Promise<BigQueryAnalyzer> {
+  const port = await freePort();
+  const server = spawnServer(port);
+  const exited = new Promise<never>((_, reject) =>
+    server.once('exit', (code, signal) => reject(new Error(`ZetaSQL server exited (${code ?? signal})`))),
+  );
+  exited.catch(() => undefined);
+  try {
+    ZetaSQLClient.init(port);
+    const client = ZetaSQLClient.getInstance();
+    if (!(await Promise.race([client.testConnection(), exited]))) throw new Error('ZetaSQL server did not answer');
+    const languageOptions = {
+      ...(await new LanguageOptions().enableMaximumLanguageFeatures()).serialize(),
+      // BigQuery is ZetaSQL's external product mode: INT64/FLOAT64 only, no proto types.
+      productMode: 'PRODUCT_EXTERNAL' as const,
+      supportedStatementKinds: ['RESOLVED_QUERY_STMT' as const, 'RESOLVED_CREATE_VIEW_STMT' as const],
+    };
+    // A backticked `dataset.table` is one identifier to ZetaSQL, so that is the table's name.
+    const simpleCatalog = {
+      name: 'bigquery',
+      table: tables.map((t) => ({
+        name: `${dataset}.${t.name}`,
+        column: t.columns.map((c) => ({ name: c.name, type: { typeKind: TYPE_KINDS[c.type] as never } })),
+      })),
+      builtinFunctionOptions: { languageOptions },
+    };
+    return {
+      async analyze(sql: string) {
+        try {
+          await client.analyze({ simpleCatalog, sqlStatement: sql, options: { languageOptions, defaultTimezone: 'UTC' } });
+        } catch (error) {
+          throw new Error((error as { details?: string }).details ?? String(error));
+        }
+      },
+      stop: () => server.kill('SIGKILL'),
+    };
+  } catch (error) {
+    server.kill('SIGKILL');
+    throw error;
+  }
+}
+
+function spawnServer(port: number): ChildProcess {
+  // The package's own runServer() never resolves and keeps no handle to stop; this starts the same binary.
+  const suffix = (process.arch.startsWith('arm') ? '_arm' : '') + (process.platform === 'darwin' ? '' : '.so');
+  const binary = join(dirname(require.resolve('@fivetrandevelopers/zetasql')), 'zetasql', `remote_server${suffix}`);
+  return spawn(binary, ['localhost', String(port)], { stdio: 'ignore' });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,52 @@
+import { renderSql, SqlCatalog } from '../src/warehouse/sql-catalog';
+import { toDuckDb } from '../src/warehouse/duckdb/duckdb-dialect';
+import { BigQueryAnalyzer, startBigQueryAnalyzer } from './support/zetasql';
+
+/** Every view in sql/views, analyzed by ZetaSQL against the tables of sql/tables. */
+describe('sql/views in BigQuery dialect (ZetaSQL analyzer)', () => {
+  const catalog = SqlCatalog.load();
+  let analyzer: BigQueryAnalyzer;
+
+  beforeAll(async () => {
+    analyzer = await startBigQueryAnalyzer('analytics', catalog.tables);
+  });
+  afterAll(() => analyzer?.stop());
+
+  it('finds the views', () => {
+    expect(catalog.views.length).toBeGreaterThanOrEqual(17);
+  });
+
+  for (const view of catalog.views) {
+    it(`accepts ${view.name}`, async () => {
+      await expect(analyzer.analyze(renderSql(view.sql, 'analytics'))).resolves.toBeUndefined();
+    });
+  }
+
+  describe('rejects what BigQuery would reject', () => {
+    const view = (select: string) =>
+      `CREATE OR REPLACE VIEW \`analytics.broken\` AS SELECT ${select} FROM \`analytics.telemetry\``;
+
+    it('an unknown column', async () => {
+      await expect(analyzer.analyze(view('DATE(receivedAt) AS day, sessionLength'))).rejects.toThrow(/Unrecognized name: sessionLength/);
+    });
+
+    it('a function BigQuery does not have (MEDIAN is DuckDB)', async () => {
+      await expect(analyzer.analyze(view('MEDIAN(environmentsCount) AS m'))).rejects.toThrow(/Function not found: MEDIAN/);
+    });
+
+    it('a type error (COUNTIF of a STRING)', async () => {
+      await expect(analyzer.analyze(view('COUNTIF(version) AS n'))).rejects.toThrow(/COUNTIF/);
+    });
+
+    it('a column neither grouped nor aggregated', async () => {
+      await expect(analyzer.analyze(view('DATE(receivedAt) AS day, version, COUNT(*) AS n') + ' GROUP BY 1')).rejects.toThrow(
+        /neither grouped nor aggregated/,
+      );
+    });
+
+    it('a real view after the DuckDB rewrites, i.e. written for DuckDB', async () => {
+      const duration = catalog.views.find((v) => v.name === 'app_session_duration_daily')!;
+      await expect(analyzer.analyze(toDuckDb(renderSql(duration.sql, 'analytics')))).rejects.toThrow(/Syntax error|not found/);
+    });
+  });
+});
