@@ -1,5 +1,7 @@
+import 'reflect-metadata';
 import { renderSql, SqlCatalog } from '../src/warehouse/sql-catalog';
 import { toDuckDb } from '../src/warehouse/duckdb/duckdb-dialect';
+import { SECTIONS } from '../src/cli/report';
 import { BigQueryAnalyzer, startBigQueryAnalyzer } from './support/zetasql';
 
 /** Every view in sql/views, analyzed by ZetaSQL against the tables of sql/tables. */
@@ -18,9 +20,21 @@ describe('sql/views in BigQuery dialect (ZetaSQL analyzer)', () => {
 
   for (const view of catalog.views) {
     it(`accepts ${view.name}`, async () => {
-      await expect(analyzer.analyze(renderSql(view.sql, 'analytics'))).resolves.toBeUndefined();
+      const columns = await analyzer.analyze(renderSql(view.sql, 'analytics'));
+      expect(columns.map((c) => c.name)).toContain('day');
+      expect(columns.find((c) => c.name === 'day')?.typeKind).toBe(10); // DATE, for the date-range control
     });
   }
+
+  it("accepts the report's queries against the views' own output columns", async () => {
+    for (const view of catalog.views) analyzer.addTable(view.name, await analyzer.analyze(renderSql(view.sql, 'analytics')));
+    for (const section of SECTIONS) {
+      await expect(analyzer.analyze(renderSql(section.sql('2024-05-01'), 'analytics'))).resolves.not.toHaveLength(0);
+    }
+    await expect(analyzer.analyze(renderSql(`SELECT day, sessions_share FROM \`{{dataset}}.app_sessions_daily\``, 'analytics'))).rejects.toThrow(
+      /Unrecognized name: sessions_share/,
+    );
+  });
 
   describe('rejects what BigQuery would reject', () => {
     const view = (select: string) =>

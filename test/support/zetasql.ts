@@ -20,9 +20,20 @@ const TYPE_KINDS: Record<ColumnType, string> = {
   DATE: 'TYPE_DATE',
 };
 
+export interface OutputColumn {
+  name: string;
+  /** ZetaSQL's TypeKind number, e.g. 2 for INT64. */
+  typeKind: number;
+}
+
 export interface BigQueryAnalyzer {
-  /** Resolves when ZetaSQL accepts the statement; rejects with ZetaSQL's message otherwise. */
-  analyze(sql: string): Promise<void>;
+  /**
+   * Resolves, with the statement's output columns, when ZetaSQL accepts it; rejects with
+   * ZetaSQL's message otherwise.
+   */
+  analyze(sql: string): Promise<OutputColumn[]>;
+  /** Makes `dataset.name` known to later statements, e.g. a view analyzed before. */
+  addTable(name: string, columns: readonly OutputColumn[]): void;
   stop(): void;
 }
 
@@ -54,11 +65,19 @@ export async function startBigQueryAnalyzer(dataset: string, tables: readonly Ta
     };
     return {
       async analyze(sql: string) {
+        let response: unknown;
         try {
-          await client.analyze({ simpleCatalog, sqlStatement: sql, options: { languageOptions, defaultTimezone: 'UTC' } });
+          response = await client.analyze({ simpleCatalog, sqlStatement: sql, options: { languageOptions, defaultTimezone: 'UTC' } });
         } catch (error) {
           throw new Error((error as { details?: string }).details ?? String(error));
         }
+        return outputColumns(response);
+      },
+      addTable(name, columns) {
+        simpleCatalog.table.push({
+          name: `${dataset}.${name}`,
+          column: columns.map((c) => ({ name: c.name, type: { typeKind: c.typeKind as never } })),
+        });
       },
       stop: () => server.kill('SIGKILL'),
     };
@@ -66,6 +85,18 @@ export async function startBigQueryAnalyzer(dataset: string, tables: readonly Ta
     server.kill('SIGKILL');
     throw error;
   }
+}
+
+/** The first outputColumnList in the resolved AST (a query's or a view's). */
+function outputColumns(node: unknown): OutputColumn[] {
+  if (node === null || typeof node !== 'object') return [];
+  const list = (node as { outputColumnList?: { name: string; column: { type: { typeKind: number } } }[] }).outputColumnList;
+  if (Array.isArray(list)) return list.map((o) => ({ name: o.name, typeKind: o.column.type.typeKind }));
+  for (const child of Object.values(node)) {
+    const found = outputColumns(child);
+    if (found.length > 0) return found;
+  }
+  return [];
 }
 
 function spawnServer(port: number): ChildProcess {
