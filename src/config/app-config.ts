@@ -1,4 +1,6 @@
+import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
+import { readFileSync } from 'node:fs';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
 
 export type WarehouseKind = 'duckdb' | 'bigquery';
@@ -18,10 +20,10 @@ class Environment {
   DUCKDB_PATH = 'data/analytics.duckdb';
 
   @IsOptional() @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'must be a Google Cloud project id' })
-  BIGQUERY_PROJECT?: string;
+  BIGQUERY_PROJECT?: string = undefined;
 
   @IsOptional() @IsString()
-  GOOGLE_CLOUD_PROJECT?: string;
+  GOOGLE_CLOUD_PROJECT?: string = undefined;
 
   @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, { message: 'must be letters, digits and underscores' })
   BIGQUERY_DATASET = 'analytics';
@@ -30,7 +32,11 @@ class Environment {
   BIGQUERY_LOCATION = 'US';
 
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
-  BIGQUERY_API_ENDPOINT?: string;
+  BIGQUERY_API_ENDPOINT?: string = undefined;
+
+  /** An OAuth access token used instead of Application Default Credentials (one-off runs, tests). */
+  @IsOptional() @IsString()
+  BIGQUERY_ACCESS_TOKEN?: string = undefined;
 
   /** Comma list of origins allowed to POST /events/website from a browser. */
   @IsString()
@@ -53,16 +59,23 @@ class Environment {
   RETRY_BASE_DELAY_MS = 1000;
 
   @Type(() => Number) @IsInt() @Min(0)
-  SHUTDOWN_FLUSH_TIMEOUT_MS = 8000;
+  SHUTDOWN_FLUSH_TIMEOUT_MS = 2000;
 
   @IsOptional() @IsString()
-  NODE_ENV?: string;
+  NODE_ENV?: string = undefined;
+
+  /** Where Application Default Credentials are read from; its project_id is a fallback project. */
+  @IsOptional() @IsString()
+  GOOGLE_APPLICATION_CREDENTIALS?: string = undefined;
 
   @IsOptional() @IsString()
-  ADMIN_TOKEN?: string;
+  ADMIN_TOKEN?: string = undefined;
 }
 
 export class ConfigError extends Error {}
+
+/** Every variable the API reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(new Environment());
 
 /** The one typed configuration object. Built once at startup; nothing else reads process.env. */
 export class AppConfig {
@@ -75,6 +88,7 @@ export class AppConfig {
     readonly projectId?: string;
     readonly location: string;
     readonly apiEndpoint?: string;
+    readonly accessToken?: string;
   };
   readonly corsOrigins: readonly string[];
   readonly batchSize: number;
@@ -92,10 +106,21 @@ export class AppConfig {
     const parsed = plainToInstance(Environment, raw, { exposeDefaultValues: true });
     const [error] = validateSync(parsed, { whitelist: true });
     if (error) {
-      const message = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
-      throw new ConfigError(
-        `Invalid configuration: ${error.property}=${JSON.stringify(raw[error.property] ?? error.value)}: ${message.replace(`${error.property} `, '')}`,
-      );
+      // Every rule the value breaks, e.g. `PORT="eighty": must be an integer number, must not be greater than 65535`.
+      const expected = Object.values(error.constraints ?? { invalid: 'is invalid' })
+        .map((m) => m.replace(`${error.property} `, ''))
+        .reverse()
+        .join(', ');
+      throw new ConfigError(`Invalid configuration: ${error.property}=${JSON.stringify(raw[error.property] ?? error.value)}: ${expected}`);
+    }
+    if (parsed.WAREHOUSE === 'bigquery' && !parsed.BIGQUERY_PROJECT && !parsed.GOOGLE_CLOUD_PROJECT) {
+      parsed.BIGQUERY_PROJECT = projectOfCredentials(parsed.GOOGLE_APPLICATION_CREDENTIALS);
+      if (!parsed.BIGQUERY_PROJECT) {
+        throw new ConfigError(
+          'Invalid configuration: BIGQUERY_PROJECT is not set: WAREHOUSE=bigquery needs a Google Cloud project id ' +
+            '(BIGQUERY_PROJECT, GOOGLE_CLOUD_PROJECT, or the project_id of GOOGLE_APPLICATION_CREDENTIALS)',
+        );
+      }
     }
     return new AppConfig(parsed);
   }
@@ -110,6 +135,7 @@ export class AppConfig {
       projectId: e.BIGQUERY_PROJECT ?? e.GOOGLE_CLOUD_PROJECT,
       location: e.BIGQUERY_LOCATION,
       apiEndpoint: e.BIGQUERY_API_ENDPOINT,
+      accessToken: e.BIGQUERY_ACCESS_TOKEN,
     };
     this.corsOrigins = e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
     this.batchSize = e.BATCH_SIZE;
@@ -119,5 +145,16 @@ export class AppConfig {
     this.retryBaseDelayMs = e.RETRY_BASE_DELAY_MS;
     this.shutdownFlushTimeoutMs = e.SHUTDOWN_FLUSH_TIMEOUT_MS;
     this.adminToken = e.ADMIN_TOKEN;
+  }
+}
+
+/** A local file read, never a network call: startup does no network I/O. */
+function projectOfCredentials(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    const { project_id, quota_project_id } = JSON.parse(readFileSync(path, 'utf8')) as Record<string, string | undefined>;
+    return project_id ?? quota_project_id;
+  } catch {
+    return undefined;
   }
 }
