@@ -7,6 +7,8 @@ import { IngestStats } from './stats/ingest-stats';
 
 /** Event bodies are a few hundred bytes; anything near this is not a real client. */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** Events are flat; deeper nesting is an attack on the recursive transformers, not a client. */
+const MAX_BODY_DEPTH = 8;
 
 /**
  * Everything between the socket and the controllers, shared by main.ts and the e2e tests
@@ -19,6 +21,7 @@ export function configureApp(app: INestApplication): void {
   // sendBeacon() posts JSON as text/plain (no CORS preflight), so both types are parsed as JSON.
   express.use(json({ type: ['application/json', 'text/plain'], limit: MAX_BODY_BYTES, strict: true }));
   express.use(bodyErrorHandler);
+  express.use(requireJsonObject);
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true, // newer clients may send more: drop unknown properties, don't reject them
@@ -33,6 +36,33 @@ export function configureApp(app: INestApplication): void {
         }),
     }),
   );
+}
+
+/** Arrays and deep nesting are refused before class-transformer walks them (it recurses without a limit). */
+function requireJsonObject(req: Request, res: Response, next: NextFunction): void {
+  const body: unknown = req.body;
+  if (body === undefined) return next(); // not JSON at all: validation names the missing fields
+  const message = Array.isArray(body)
+    ? 'Body must be a JSON object'
+    : depthOf(body) > MAX_BODY_DEPTH
+      ? `Body must not nest deeper than ${MAX_BODY_DEPTH} levels`
+      : undefined;
+  if (!message) return next();
+  res.status(400).json({ statusCode: 400, error: 'Bad Request', message, fields: [] });
+}
+
+/** Iterative, so that the check itself cannot overflow the stack. */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    max = Math.max(max, depth);
+    if (max > MAX_BODY_DEPTH) return max;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return max;
 }
 
 /** body-parser's errors would otherwise reach Express's HTML error page. */

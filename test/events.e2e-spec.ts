@@ -179,6 +179,8 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
       ['not JSON, as a beacon', 'text/plain', 'hello'],
       ['a JSON string', 'application/json', '"pageview"'],
       ['null', 'application/json', 'null'],
+      ['an array', 'application/json', '[]'],
+      ['an array of events', 'application/json', JSON.stringify([websitePageview])],
     ])('a body that is %s gets a 400 JSON answer', async (_, type, body) => {
       const res = await request(t.app.getHttpServer()).post('/events/website').set('Content-Type', type).send(body).expect(400);
       expect(res.body).toMatchObject({ statusCode: 400, message: 'Body must be a JSON object' });
@@ -186,13 +188,35 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
 
     it.each([
       ['an empty body', undefined, ''],
-      ['an array', 'application/json', '[]'],
       ['XML', 'application/xml', '<event/>'],
     ])('%s gets a 400 naming the required fields', async (_, type, body) => {
       const req = request(t.app.getHttpServer()).post('/events/website');
       if (type) req.set('Content-Type', type);
       const res = await req.send(body).expect(400);
       expect(res.body.fields).toEqual(expect.arrayContaining(['type', 'path']));
+    });
+
+    it.each([
+      ['deeply nested arrays', `{"path":${'['.repeat(5000)}${']'.repeat(5000)}}`],
+      ['a deeply nested field', JSON.stringify({ ...websitePageview, path: JSON.parse('['.repeat(3000) + ']'.repeat(3000)) })],
+      ['a deeply nested object', `{"a":${'{"a":'.repeat(1000)}1${'}'.repeat(1000)}}`],
+    ])('%s get a 400, not a 500', async (_, body) => {
+      const res = await request(t.app.getHttpServer()).post('/events/website').set('Content-Type', 'application/json').send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/nest deeper than 8 levels/);
+    });
+
+    it.each([
+      ['gzip that is not gzip', { 'Content-Encoding': 'gzip' }, 400],
+      ['brotli that is not brotli', { 'Content-Encoding': 'br' }, 400],
+      ['an unknown encoding', { 'Content-Encoding': 'compress' }, 415],
+      ['an unknown charset', { 'Content-Type': 'application/json; charset=klingon' }, 415],
+    ])('%s gets a 4xx', async (_, headers, status) => {
+      const req = request(t.app.getHttpServer()).post('/events/telemetry').set('Content-Type', 'application/json');
+      for (const [k, v] of Object.entries(headers)) req.set(k, v);
+      const res = await req.send(JSON.stringify(appBeacon));
+      expect(res.status).toBe(status);
+      expect(res.body.statusCode).toBe(status);
     });
 
     it('a body over the limit gets 413', async () => {
