@@ -233,6 +233,33 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
       expect(stats.website_events.accepted).toBe(0);
       expect(t.app.get(BatchWriter).pending('telemetry')).toBe(0);
     });
+
+    it('answers 4xx, never 5xx, to 400 random mutations of the real payloads', async () => {
+      let seed = 42;
+      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+      const oddValues = [null, true, 0, -1, 1e308, NaN, '', ' ', 'x'.repeat(5000), '\u0000', '2024-13-45T99:99:99Z', [], [1, 'a'], {}, { a: { b: 1 } }, '__proto__', 'direct', '/'];
+      const statuses = new Set<number>();
+      for (let i = 0; i < 400; i++) {
+        const [route, base] = pick([
+          ['/events/telemetry', appBeacon],
+          ['/events/website', websitePageview],
+        ] as const);
+        const body: Record<string, unknown> = { ...base };
+        for (let m = 0; m < 1 + Math.floor(random() * 3); m++) {
+          const key = pick([...Object.keys(base), 'extra', '__proto__', 'constructor']);
+          if (random() < 0.2) delete body[key];
+          else body[key] = pick(oddValues);
+        }
+        const res = await request(t.app.getHttpServer())
+          .post(route)
+          .set('Content-Type', pick(['application/json', 'text/plain;charset=UTF-8']))
+          .send(JSON.stringify(body));
+        statuses.add(res.status);
+        expect(res.status).toBeLessThan(500);
+      }
+      expect(statuses).toContain(400);
+    });
   });
 
   describe('accepted quirks', () => {
