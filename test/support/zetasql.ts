@@ -40,6 +40,10 @@ export interface BigQueryAnalyzer {
 export async function startBigQueryAnalyzer(dataset: string, tables: readonly TableDef[]): Promise<BigQueryAnalyzer> {
   const port = await freePort();
   const server = spawnServer(port);
+  // Not left behind when a test run ends without afterAll (a crash, a timeout).
+  const killServer = () => server.kill('SIGKILL');
+  process.once('exit', killServer);
+  server.once('exit', () => process.off('exit', killServer));
   const exited = new Promise<never>((_, reject) =>
     server.once('exit', (code, signal) => reject(new Error(`ZetaSQL server exited (${code ?? signal})`))),
   );
