@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { SqlCatalog } from '../src/warehouse/sql-catalog';
-import { queryDuckDb, tempDuckDbPath } from './support/app';
+import request from 'supertest';
+import { queryDuckDb, startApp, tempDuckDbPath } from './support/app';
+import { appBeacon, BROWSER_UA, olderAppJson, websiteDownload, websitePageview } from './support/payloads';
 import { D1, D2, writeDashboardFixture } from './support/dashboard-fixture';
 
 /**
@@ -195,5 +197,59 @@ describe('dashboard views on DuckDB', () => {
       { day: D2, app: 'desktop', sessions: 1, installations: 1 },
       { day: D2, app: 'web', sessions: 2, installations: 1 },
     ]);
+  });
+});
+
+describe('dashboard views over events sent to the HTTP API', () => {
+  let path: string;
+  let today: string;
+  const view = async (name: string, orderBy: string) =>
+    normalize(await queryDuckDb(path, `SELECT * FROM ${name} ORDER BY ${orderBy}`));
+
+  beforeAll(async () => {
+    const t = await startApp();
+    path = t.config.duckdbPath;
+    const http = request(t.app.getHttpServer());
+    today = new Date().toISOString().slice(0, 10);
+    // A session that ends before it starts, from a country App Engine does not know (ZZ: null).
+    const backwards = { ...appBeacon, startTime: appBeacon.endTime, endTime: appBeacon.startTime };
+    await http.post('/events/telemetry').set('Content-Type', 'text/plain;charset=UTF-8').set('X-Appengine-Country', 'ZZ').send(JSON.stringify(backwards)).expect(204);
+    // 22:15:03.512 to 23:01:44.004 is 2800.492 s; no app.
+    await http.post('/events/telemetry').send(olderAppJson).expect(204);
+    // A full referrer URL, stored as host and path; no country.
+    await http.post('/events/website').set('User-Agent', BROWSER_UA).set('X-Appengine-Country', 'ZZ').send(websitePageview).expect(204);
+    // No referrer and no entryPage: direct, and a visit of its own path.
+    await http.post('/events/website').set('User-Agent', BROWSER_UA).set('X-Appengine-Country', 'BR').send({ type: 'pageview', eventName: null, eventCategory: null, path: '/' }).expect(204);
+    await http.post('/events/website').set('User-Agent', BROWSER_UA).set('X-Appengine-Country', 'BR').send(websiteDownload).expect(204);
+    await t.app.close();
+    // A run across midnight UTC would split the rows over two days.
+    expect(new Date().toISOString().slice(0, 10)).toBe(today);
+  });
+
+  it('counts both sessions, times only the one that ends after it starts', async () => {
+    expect(await view('app_sessions_daily', 'day')).toEqual([{ day: today, sessions: 2 }]);
+    expect(await view('app_session_duration_daily', 'day')).toEqual([
+      { day: today, timed_sessions: 1, total_duration_seconds: 2800.492, avg_duration_seconds: 2800.492, median_duration_seconds: 2800.492 },
+    ]);
+    expect(await view('app_sessions_by_country', 'country')).toEqual([
+      { day: today, country: 'FR', sessions: 1 },
+      { day: today, country: 'Unknown', sessions: 1 },
+    ]);
+    expect(await view('app_platform_daily', 'app')).toEqual([{ day: today, app: 'desktop', sessions: 1, installations: 1 }]);
+  });
+
+  it('shows referrer hosts, direct, visits and Unknown countries', async () => {
+    expect(await view('website_pageviews_daily', 'day')).toEqual([{ day: today, pageviews: 2, visits: 1 }]);
+    expect(await view('website_pageviews_by_referrer', 'referrer_host')).toEqual([
+      { day: today, referrer_host: 'direct', pageviews: 1 },
+      { day: today, referrer_host: 'news.ycombinator.com', pageviews: 1 },
+    ]);
+    expect(await view('website_downloads_by_referrer', 'referrer_host')).toEqual([{ day: today, referrer_host: 'direct', downloads: 1 }]);
+    expect(await view('website_pageviews_by_country', 'country')).toEqual([
+      { day: today, country: 'BR', pageviews: 1 },
+      { day: today, country: 'Unknown', pageviews: 1 },
+    ]);
+    expect(await view('website_entry_pages', 'entry_page')).toEqual([{ day: today, entry_page: '/', visits: 1 }]);
+    expect(await view('website_downloads_daily', 'os')).toEqual([{ day: today, os: 'mac', downloads: 1 }]);
   });
 });
