@@ -1,29 +1,260 @@
+import { BigQuery, BigQueryOptions, Job, TableField } from '@google-cloud/bigquery';
+import { OAuth2Client } from 'google-auth-library';
 import { AppConfig } from '../../config/app-config';
-import { Row, SqlCatalog, TableDef } from '../sql-catalog';
-import { Warehouse } from '../warehouse.port';
+import { Column, ColumnType, renderSql, Row, SqlCatalog, TableDef } from '../sql-catalog';
+import { Warehouse, WarehouseWriteError } from '../warehouse.port';
 
-/** Placeholder until the BigQuery adapter lands (issue 3): fails loudly rather than pretending. */
+/** Column types as the tables API spells them in a schema. */
+const SCHEMA_TYPES: Record<ColumnType, string> = {
+  STRING: 'STRING',
+  INT64: 'INTEGER',
+  FLOAT64: 'FLOAT',
+  BOOL: 'BOOLEAN',
+  TIMESTAMP: 'TIMESTAMP',
+  DATE: 'DATE',
+};
+
+/** Error reasons worth another attempt (https://cloud.google.com/bigquery/docs/error-messages). */
+const RETRYABLE_REASONS = new Set([
+  'rateLimitExceeded',
+  'quotaExceeded',
+  'backendError',
+  'internalError',
+  'jobBackendError',
+  'jobInternalError',
+  'tableUnavailable',
+  'jobStillRunning',
+]);
+
+const POLL_FIRST_MS = 100;
+const POLL_MAX_MS = 1_000;
+/** How long one attempt waits for its job; past it the attempt fails and the retry finds the same job. */
+const JOB_WAIT_MS = 120_000;
+/** Batches whose earlier job is known to have failed; bounded, since dropped batches never come back. */
+const MAX_REMEMBERED_BATCHES = 1_000;
+
+/**
+ * The production warehouse. Each batch is one DML job:
+ *   INSERT INTO `project.dataset.table` (cols) SELECT s.col, ... FROM UNNEST(@rows) AS s
+ * with a single ARRAY<STRUCT<...>> parameter typed from sql/, so that no event data is ever SQL text.
+ */
 export class BigQueryWarehouse implements Warehouse {
+  private client?: BigQuery;
+  private projectId?: string;
+  /** batchId -> how many of its jobs have finished failed. A failed job's id can never run again. */
+  private readonly failedJobs = new Map<string, number>();
+
   constructor(
     private readonly config: AppConfig,
     private readonly catalog: SqlCatalog,
   ) {}
 
-  prepare(): Promise<void> {
-    return Promise.reject(new Error('WAREHOUSE=bigquery is not implemented yet'));
+  /** No network here: the client authenticates on its first request. */
+  async prepare(): Promise<void> {
+    this.bigquery();
   }
 
-  insert(_table: TableDef, _rows: readonly Row[], _batchId: string): Promise<void> {
-    return this.prepare();
+  async insert(table: TableDef, rows: readonly Row[], batchId: string): Promise<void> {
+    const bigquery = this.bigquery();
+    const location = this.config.bigquery.location;
+    const columns = table.columns;
+    const query =
+      `INSERT INTO \`${await this.datasetRef()}.${table.name}\` (${columns.map((c) => `\`${c.name}\``).join(', ')}) ` +
+      `SELECT ${columns.map((c) => `s.\`${c.name}\``).join(', ')} FROM UNNEST(@rows) AS s`;
+    // Struct fields carry the column names; the SELECT list names them, so nothing depends on
+    // field order. (The client checks `.type` on each array item to spot its own wrapper types:
+    // a row's `type` value is only ever "pageview" or "event", which it leaves alone.)
+    const params = { rows: rows.map((row) => Object.fromEntries(columns.map((c) => [c.name, toParam(row[c.name], c)]))) };
+    const types = { rows: [Object.fromEntries(columns.map((c) => [c.name, c.type]))] };
+
+    const jobId = `ingest_${table.name}_${batchId}_${this.failedJobs.get(batchId) ?? 0}`;
+    let job: Job;
+    try {
+      // createQueryJob() with our jobId is jobs.insert with jobReference.jobId = our id, so a
+      // retry after a lost answer gets 409 instead of a second INSERT. query() would not do:
+      // given a jobId it goes through the same jobs.insert, but without one it calls jobs.query
+      // with a fresh random requestId per call, which BigQuery deduplicates only best-effort,
+      // and never across our retries.
+      [job] = await bigquery.createQueryJob({ query, params, types, jobId, location });
+    } catch (error) {
+      const created = (error as { response?: { jobReference?: unknown } }).response?.jobReference;
+      if (httpStatus(error) !== 409 && !created) throw writeError(error, 'jobs.insert');
+      // 409: an earlier attempt created this job (its answer was lost); its outcome is ours.
+      job = bigquery.job(jobId, { location });
+    }
+    await this.waitForJob(job, batchId);
+    this.failedJobs.delete(batchId);
   }
 
-  applySchema(): Promise<string[]> {
-    return Promise.reject(new Error('WAREHOUSE=bigquery is not implemented yet'));
+  async applySchema(): Promise<string[]> {
+    const bigquery = this.bigquery();
+    const { location } = this.config.bigquery;
+    const datasetRef = await this.datasetRef();
+    const done: string[] = [];
+    const dataset = bigquery.dataset(this.config.dataset, { location });
+    const [datasetExists] = await dataset.exists();
+    if (!datasetExists) {
+      await bigquery.createDataset(this.config.dataset, { location }).catch((error: unknown) => {
+        if (httpStatus(error) !== 409) throw error;
+      });
+      done.push(`created dataset ${datasetRef} in ${location}`);
+    }
+    for (const def of this.catalog.tables) {
+      const table = dataset.table(def.name);
+      const [exists] = await table.exists();
+      if (!exists) {
+        await this.run(renderSql(def.sql, datasetRef));
+        done.push(`created table ${datasetRef}.${def.name}`);
+        continue;
+      }
+      const [metadata] = await table.getMetadata();
+      const fields: TableField[] = metadata.schema?.fields ?? [];
+      const missing = def.columns.filter((c) => !fields.some((f) => f.name?.toLowerCase() === c.name.toLowerCase()));
+      if (missing.length === 0) continue;
+      const required = missing.find((c) => !c.nullable);
+      if (required) {
+        throw new Error(`${datasetRef}.${def.name} exists without ${required.name}: BigQuery only adds nullable columns, drop NOT NULL in sql/`);
+      }
+      const added = missing.map((c) => ({ name: c.name, type: SCHEMA_TYPES[c.type], mode: 'NULLABLE' }));
+      // The etag makes a concurrent schema change fail instead of being overwritten.
+      await table.setMetadata({ schema: { fields: [...fields, ...added] }, etag: metadata.etag });
+      for (const c of missing) done.push(`added column ${datasetRef}.${def.name}.${c.name}`);
+    }
+    for (const view of this.catalog.views) {
+      const sql = renderSql(view.sql, datasetRef);
+      const [exists] = await dataset.table(view.name).exists();
+      if (exists) {
+        const [metadata] = await dataset.table(view.name).getMetadata();
+        if (sameQuery(metadata.view?.query, viewQuery(sql))) continue;
+      }
+      await this.run(sql);
+      done.push(`${exists ? 'replaced' : 'created'} view ${datasetRef}.${view.name}`);
+    }
+    return done;
   }
 
-  query(_sql: string): Promise<Record<string, unknown>[]> {
-    return this.prepare().then(() => []);
+  async query(sql: string): Promise<Record<string, unknown>[]> {
+    const [rows] = await this.bigquery().query({ query: renderSql(sql, await this.datasetRef()), location: this.config.bigquery.location });
+    return (rows as Record<string, unknown>[]).map((row) =>
+      Object.fromEntries(Object.entries(row).map(([key, value]) => [key, fromResult(value)])),
+    );
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.client = undefined;
+  }
+
+  private bigquery(): BigQuery {
+    if (!this.client) {
+      const { projectId, location, apiEndpoint, accessToken } = this.config.bigquery;
+      const options: BigQueryOptions = {
+        projectId,
+        location,
+        apiEndpoint,
+        // BatchWriter owns retries: jittered backoff, one log line per failure, a bounded number
+        // of attempts. The client's own retries (3, on 429/5xx, 403 rateLimitExceeded and lost
+        // connections) would multiply those attempts, hide reasons from our logs and retry
+        // rate-limited INSERTs without jitter. Safe either way for inserts: a retried jobs.insert
+        // answers 409, which we treat as accepted.
+        autoRetry: false,
+      };
+      if (accessToken) {
+        const auth = new OAuth2Client();
+        auth.setCredentials({ access_token: accessToken });
+        options.authClient = auth;
+      }
+      this.client = new BigQuery(options);
+    }
+    return this.client;
+  }
+
+  private async datasetRef(): Promise<string> {
+    this.projectId ??= this.config.bigquery.projectId ?? (await this.bigquery().getProjectId());
+    return `${this.projectId}.${this.config.dataset}`;
+  }
+
+  /** Runs a DDL statement to completion. */
+  private async run(sql: string): Promise<void> {
+    await this.bigquery().query({ query: sql, location: this.config.bigquery.location });
+  }
+
+  /** Waits for the job to finish; a job that finished failed gets a new id for the next attempt. */
+  private async waitForJob(job: Job, batchId: string): Promise<void> {
+    const deadline = Date.now() + JOB_WAIT_MS;
+    let delay = POLL_FIRST_MS;
+    for (;;) {
+      let metadata: { status?: { state?: string; errorResult?: { reason?: string; message?: string } } };
+      try {
+        [metadata] = await job.getMetadata();
+      } catch (error) {
+        throw writeError(error, 'jobs.get');
+      }
+      const status = metadata.status ?? {};
+      if (status.state === 'DONE') {
+        if (!status.errorResult) return;
+        this.rememberFailure(batchId);
+        const reason = status.errorResult.reason ?? 'jobFailed';
+        throw new WarehouseWriteError(`job ${job.id} failed: ${status.errorResult.message ?? reason}`, reason, RETRYABLE_REASONS.has(reason));
+      }
+      if (Date.now() + delay > deadline) {
+        throw new WarehouseWriteError(`job ${job.id} still ${status.state} after ${JOB_WAIT_MS} ms`, 'jobStillRunning', true);
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(POLL_MAX_MS, delay * 2);
+    }
+  }
+
+  private rememberFailure(batchId: string): void {
+    const failures = (this.failedJobs.get(batchId) ?? 0) + 1;
+    this.failedJobs.delete(batchId);
+    this.failedJobs.set(batchId, failures);
+    if (this.failedJobs.size > MAX_REMEMBERED_BATCHES) this.failedJobs.delete(this.failedJobs.keys().next().value!);
+  }
+}
+
+/** TIMESTAMP parameters must be Date/BigQuery.timestamp: the client sends an ISO string as an empty value. */
+function toParam(value: Row[string] | undefined, column: Column): unknown {
+  if (value === undefined || value === null) return null;
+  if (value instanceof Date) return column.type === 'DATE' ? BigQuery.date(value.toISOString().slice(0, 10)) : BigQuery.timestamp(value);
+  return value;
+}
+
+/** Result wrappers (BigQueryTimestamp, BigQueryDate, ...) as plain JS values. */
+function fromResult(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || value instanceof Date || !('value' in value)) return value;
+  const inner = (value as { value: unknown }).value;
+  return value.constructor?.name === 'BigQueryTimestamp' ? new Date(String(inner)) : inner;
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/**
+ * Classifies a failed request. Rate and quota 403s, 408, 429, 5xx and errors without an HTTP
+ * answer (resets, lost responses, timeouts) are worth retrying; invalid queries and other 4xx are not.
+ */
+export function writeError(error: unknown, call: string): WarehouseWriteError {
+  const status = httpStatus(error);
+  const apiReason = (error as { errors?: { reason?: string }[] })?.errors?.[0]?.reason;
+  const message = error instanceof Error ? error.message : String(error);
+  const networkCode = (error as { code?: unknown })?.code;
+  const reason = apiReason ?? (status ? `HTTP ${status}` : typeof networkCode === 'string' ? networkCode : message.split('\n')[0]);
+  let retryable: boolean;
+  if (apiReason && RETRYABLE_REASONS.has(apiReason)) retryable = true;
+  else if (status === undefined) retryable = true;
+  else retryable = status === 401 || status === 408 || status === 429 || status >= 500;
+  return new WarehouseWriteError(`${call}: ${message}`, reason, retryable, { cause: error });
+}
+
+/** The query of a CREATE [OR REPLACE] VIEW statement, as BigQuery stores it in the view's definition. */
+export function viewQuery(ddl: string): string | undefined {
+  const match = /CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?`[^`]+`(?:\s*\([^)]*\))?(?:\s*OPTIONS\s*\((?:[^()']|'[^']*')*\))?\s+AS\s+([\s\S]+?)\s*;?\s*$/i.exec(ddl);
+  return match?.[1];
+}
+
+function sameQuery(a: string | undefined, b: string | undefined): boolean {
+  const normalize = (s: string) => s.replace(/\s+/g, ' ').trim();
+  return a !== undefined && b !== undefined && normalize(a) === normalize(b);
 }

@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { AppConfig, ConfigError } from '../config/app-config';
+import { SqlCatalog } from '../warehouse/sql-catalog';
+import { createWarehouse } from '../warehouse/warehouse.module';
+
+/**
+ * `npm run warehouse:setup`: creates what is missing in the selected warehouse (dataset, tables,
+ * new nullable columns, views from sql/) and prints what it did. Safe to run on every deploy.
+ */
+async function main(): Promise<number> {
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 1;
+  }
+  const warehouse = await createWarehouse(config, SqlCatalog.load());
+  const where = config.warehouse === 'bigquery' ? `BigQuery dataset ${config.dataset}` : `DuckDB ${config.duckdbPath}`;
+  try {
+    const done = await warehouse.applySchema();
+    for (const line of done) process.stdout.write(`${line}\n`);
+    process.stdout.write(done.length === 0 ? `${where}: up to date, nothing changed\n` : `${where}: ${done.length} change(s) applied\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`warehouse:setup failed on ${where}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  } finally {
+    await warehouse.close();
+  }
+}
+
+void main().then((code) => (process.exitCode = code));

@@ -1,0 +1,81 @@
+// Before anything can load the client: no metadata server probe.
+process.env.METADATA_SERVER_DETECTION = 'none';
+import './fake-bigquery/loopback-guard';
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { AppConfig } from '../src/config/app-config';
+import { SqlCatalog } from '../src/warehouse/sql-catalog';
+import { createWarehouse } from '../src/warehouse/warehouse.module';
+import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
+import { bigQueryEnv, tableRef } from './fake-bigquery/env';
+import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
+
+const ROOT = join(__dirname, '..');
+const GUARD = join(__dirname, 'fake-bigquery/loopback-guard.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('The built API on BigQuery, as a process (e2e)', () => {
+  let fake: FakeBigQuery;
+  beforeAll(async () => {
+    fake = await new FakeBigQuery().start();
+    const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
+    await warehouse.applySchema();
+    await warehouse.close();
+  });
+  afterAll(() => fake.stop());
+
+  it('flushes every pending event to BigQuery on SIGTERM, and talks to nothing but the fake', async () => {
+    const port = await freePort();
+    // dist/ is built by the jest global setup. The guard blocks and reports any non-loopback connection.
+    const child: ChildProcess = spawn(process.execPath, ['-r', GUARD, 'dist/main.js'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        LOOPBACK_GUARD_REPORT: '1',
+        ...bigQueryEnv(fake, { FLUSH_INTERVAL_MS: '600000', BATCH_SIZE: '10000', SHUTDOWN_FLUSH_TIMEOUT_MS: '8000' }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.resume();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+    const url = `http://127.0.0.1:${port}`;
+    const end = Date.now() + 20_000;
+    for (;;) {
+      try {
+        if ((await fetch(`${url}/healthz`)).ok) break;
+      } catch {
+        if (Date.now() > end) throw new Error(`API not listening: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    const post = (path: string, body: unknown) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'User-Agent': BROWSER_UA }, body: JSON.stringify(body) });
+    const answers = await Promise.all([
+      ...Array.from({ length: 150 }, (_, i) => post('/events/website', { ...websitePageview, path: `/p/${i}` })),
+      ...Array.from({ length: 20 }, (_, i) => post('/events/telemetry', { ...appBeacon, version: `v${i}` })),
+    ]);
+    expect(answers.every((a) => a.status === 204)).toBe(true);
+    expect(fake.requests.filter((r) => r.route === 'jobs.insert')).toHaveLength(0); // all still pending
+    fake.jobRunMs = 300; // the flush has to wait for its jobs
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).not.toContain('loopback-guard');
+    expect(fake.rows(tableRef('website_events')).map((r) => r.path).sort()).toEqual(Array.from({ length: 150 }, (_, i) => `/p/${i}`).sort());
+    expect(fake.rows(tableRef('telemetry'))).toHaveLength(20);
+    expect(fake.requests.every((r) => r.authorization === 'Bearer fake-access-token')).toBe(true);
+  }, 40_000);
+});

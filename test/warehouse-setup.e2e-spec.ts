@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
+import { bigQueryEnv, DATASET, PROJECT, tableRef } from './fake-bigquery/env';
+import { queryDuckDb, tempDuckDbPath } from './support/app';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..');
+const GUARD = join(__dirname, 'fake-bigquery/loopback-guard.js');
+const VIEWS = readdirSync(join(ROOT, 'sql/views')).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, ''));
+
+/** `npm run warehouse:setup` as the build runs it (dist/ is built by the jest global setup), loopback-guarded. */
+async function setup(env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['-r', GUARD, 'dist/cli/warehouse-setup.js'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, LOOPBACK_GUARD_REPORT: '1', ...env },
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe('npm run warehouse:setup (e2e)', () => {
+  describe('on BigQuery (the fake)', () => {
+    let fake: FakeBigQuery;
+    beforeAll(async () => {
+      fake = await new FakeBigQuery().start();
+    });
+    afterAll(() => fake.stop());
+
+    it('creates the dataset in its location, the tables, the views, and adds new nullable columns to an older table', async () => {
+      // telemetry as an older sql/ made it: without auth and paid.
+      fake.seedTable(tableRef('telemetry'), [
+        { name: 'installationId', type: 'STRING', mode: 'REQUIRED' },
+        { name: 'startTime', type: 'TIMESTAMP', mode: 'REQUIRED' },
+        { name: 'endTime', type: 'TIMESTAMP', mode: 'REQUIRED' },
+        { name: 'firstSession', type: 'BOOLEAN', mode: 'REQUIRED' },
+        { name: 'version', type: 'STRING', mode: 'REQUIRED' },
+        { name: 'os', type: 'STRING', mode: 'REQUIRED' },
+        { name: 'country', type: 'STRING', mode: 'NULLABLE' },
+        { name: 'environmentsCount', type: 'INTEGER', mode: 'REQUIRED' },
+        { name: 'app', type: 'STRING', mode: 'NULLABLE' },
+        { name: 'receivedAt', type: 'TIMESTAMP', mode: 'REQUIRED' },
+      ], 'EU');
+      const first = await setup(bigQueryEnv(fake, { BIGQUERY_LOCATION: 'EU' }));
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      const lines = first.stdout.trim().split('\n');
+      expect(lines).toEqual([
+        `added column ${PROJECT}.${DATASET}.telemetry.auth`,
+        `added column ${PROJECT}.${DATASET}.telemetry.paid`,
+        `created table ${PROJECT}.${DATASET}.website_events`,
+        ...VIEWS.map((v) => `created view ${PROJECT}.${DATASET}.${v}`),
+        `BigQuery dataset ${DATASET}: ${2 + 1 + VIEWS.length} change(s) applied`,
+      ]);
+      expect(fake.table(tableRef('telemetry'))!.fields.slice(-2)).toEqual([
+        { name: 'auth', type: 'BOOLEAN', mode: 'NULLABLE' },
+        { name: 'paid', type: 'BOOLEAN', mode: 'NULLABLE' },
+      ]);
+      expect(fake.table(tableRef('website_events'))!.fields.map((f) => `${f.name} ${f.type} ${f.mode}`)).toEqual([
+        'type STRING REQUIRED', 'eventName STRING NULLABLE', 'eventCategory STRING NULLABLE', 'date TIMESTAMP REQUIRED',
+        'path STRING REQUIRED', 'entryPage STRING REQUIRED', 'referrer STRING REQUIRED', 'country STRING NULLABLE',
+      ]);
+      for (const view of VIEWS) expect(fake.table(tableRef(view))?.type).toBe('VIEW');
+    });
+
+    it('creates a missing dataset in the configured location', async () => {
+      const other = await new FakeBigQuery().start();
+      try {
+        const result = await setup(bigQueryEnv(other, { BIGQUERY_LOCATION: 'europe-west1' }));
+        expect(result.code).toBe(0);
+        expect(result.stdout.split('\n')[0]).toBe(`created dataset ${PROJECT}.${DATASET} in europe-west1`);
+        expect(other.datasetLocation(`${PROJECT}.${DATASET}`)).toBe('europe-west1');
+        expect(other.table(tableRef('telemetry'))?.type).toBe('TABLE');
+      } finally {
+        await other.stop();
+      }
+    });
+
+    it('is a no-op the second time', async () => {
+      const writesBefore = fake.requests.filter((r) => r.method !== 'GET').length;
+      const second = await setup(bigQueryEnv(fake, { BIGQUERY_LOCATION: 'EU' }));
+      expect(second).toEqual({ stdout: `BigQuery dataset ${DATASET}: up to date, nothing changed\n`, stderr: '', code: 0 });
+      expect(fake.requests.filter((r) => r.method !== 'GET').length).toBe(writesBefore);
+    });
+
+    it('stops with one line naming the variable on a bad configuration', async () => {
+      const result = await setup(bigQueryEnv(fake, { BIGQUERY_DATASET: 'my-dataset' }));
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^Invalid configuration: BIGQUERY_DATASET="my-dataset": [^\n]+\n$/);
+    });
+  });
+
+  describe('on DuckDB', () => {
+    it('creates the tables, then changes no table the second time', async () => {
+      const path = tempDuckDbPath();
+      const first = await setup({ WAREHOUSE: 'duckdb', DUCKDB_PATH: path });
+      expect(first.code).toBe(0);
+      expect(first.stdout).toContain('created table analytics.telemetry\n');
+      expect(first.stdout).toContain('created table analytics.website_events\n');
+      const second = await setup({ WAREHOUSE: 'duckdb', DUCKDB_PATH: path });
+      expect(second.code).toBe(0);
+      expect(second.stdout).not.toMatch(/created table|added column/);
+      const tables = await queryDuckDb(path, "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1");
+      expect(tables.map((t) => t.table_name)).toEqual(['telemetry', 'website_events']);
+    });
+  });
+});
