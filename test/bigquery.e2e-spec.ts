@@ -103,6 +103,27 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       ]);
     });
 
+    it('reads rows back through query() as plain JS values (npm run report)', async () => {
+      const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
+      const rows = await warehouse.query('SELECT * FROM `{{dataset}}.telemetry`');
+      await warehouse.close();
+      const older = rows.find((r) => r.version === '1.9.3')!;
+      expect({ ...older, receivedAt: older.receivedAt instanceof Date }).toEqual({
+        installationId: olderAppJson.installationId,
+        startTime: new Date('2024-04-30T22:15:03.512Z'),
+        endTime: new Date('2024-04-30T23:01:44.004Z'),
+        firstSession: true,
+        version: '1.9.3',
+        os: 'darwin',
+        country: 'FR',
+        environmentsCount: 0,
+        app: null,
+        auth: null,
+        paid: null,
+        receivedAt: true,
+      });
+    });
+
     it('sends one INSERT per batch with a single typed ARRAY<STRUCT> parameter and a job id, no data in the SQL', () => {
       const inserts = fake.requests.filter((r) => r.route === 'jobs.insert' && /INSERT/.test(r.body?.configuration?.query?.query));
       expect(inserts.length).toBeGreaterThanOrEqual(2); // at least one per table; a batch may close between two requests
@@ -175,6 +196,20 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       expect(versions).toHaveLength(200);
       expect(duplicates(versions)).toBe(0);
     }, 60_000);
+
+    it('gives a batch whose job finished failed a new job id, and writes it once', async () => {
+      const fake = await track();
+      fake.inject({ route: 'jobs.insert', mode: 'fail-job', reason: 'backendError', times: 1 });
+      const t = await startApp(bigQueryEnv(fake, { FLUSH_INTERVAL_MS: '600000' }));
+      await request(t.app.getHttpServer()).post('/events/telemetry').send(appBeacon).expect(204);
+      await t.app.close();
+      const jobIds = fake.requests.filter((r) => r.route === 'jobs.insert').map((r) => r.body.jobReference.jobId);
+      expect(jobIds).toHaveLength(2);
+      expect(jobIds[0]).toMatch(/_0$/);
+      expect(jobIds[1]).toBe(jobIds[0].replace(/_0$/, '_1'));
+      expect(fake.rows(tableRef('telemetry'))).toHaveLength(1);
+      expect(t.logs.matching('warn', /^Batch write failed: table=telemetry rows=1 attempt=1\/8 reason=backendError$/)).toHaveLength(1);
+    });
 
     it('keeps answering 204 with BigQuery down, bounds memory, and logs and counts the drops', async () => {
       const fake = await track();

@@ -26,8 +26,11 @@ export type Route =
 
 export interface Fault {
   route: Route;
-  /** 'status': answer with an HTTP error and do nothing; 'lose': do the work, then cut the connection. */
-  mode: 'status' | 'lose';
+  /**
+   * 'status': answer with an HTTP error and do nothing; 'lose': do the work, then cut the connection;
+   * 'fail-job' (jobs.insert): create the job, but let it finish failed with `reason` and no effect.
+   */
+  mode: 'status' | 'lose' | 'fail-job';
   status?: number;
   reason?: string;
   /** Applies to every n-th matching request (default 1: all of them)... */
@@ -109,6 +112,7 @@ export class FakeBigQuery {
   private readonly jobs = new Map<string, { resource: JobResource; outcome?: Outcome; doneAt: number }>();
   private readonly dmlTimes = new Map<string, number[]>();
   private server?: Server;
+  private failNextJob?: string;
 
   get url(): string {
     const { port } = this.server!.address() as AddressInfo;
@@ -182,6 +186,7 @@ export class FakeBigQuery {
       seen.status = fault.status ?? 503;
       return sendError(res, new BigQueryError(seen.status, fault.reason ?? 'backendError', 'Injected fault'));
     }
+    if (fault?.mode === 'fail-job') this.failNextJob = fault.reason ?? 'backendError';
     let status = 200;
     let answer: unknown;
     try {
@@ -302,6 +307,11 @@ export class FakeBigQuery {
     };
     const job: { resource: JobResource; outcome?: Outcome; doneAt: number } = { resource, doneAt: Date.now() + this.jobRunMs };
     try {
+      if (this.failNextJob) {
+        const reason = this.failNextJob;
+        this.failNextJob = undefined;
+        throw new BigQueryError(500, reason, 'Injected job failure');
+      }
       job.outcome = this.execute(project, sql, params);
       resource.statistics.query = {
         statementType: job.outcome.statementType,
