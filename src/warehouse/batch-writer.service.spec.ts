@@ -45,7 +45,7 @@ function setup(env: Record<string, string> = {}) {
   const config = AppConfig.fromEnv({ FLUSH_INTERVAL_MS: '20', RETRY_BASE_DELAY_MS: '10', ...env });
   const warehouse = new ScriptedWarehouse();
   const stats = new IngestStats();
-  const writer = new BatchWriter(warehouse, SqlCatalog.load(), config, stats);
+  const writer = new BatchWriter(async () => warehouse, SqlCatalog.load(), config, stats);
   return { warehouse, stats, writer };
 }
 

@@ -4,7 +4,7 @@ import { bufferTime, catchError, concatMap, defer, EMPTY, filter, finalize, Obse
 import { AppConfig } from '../config/app-config';
 import { IngestStats } from '../stats/ingest-stats';
 import { Row, SqlCatalog, TABLE_NAMES, TableName } from './sql-catalog';
-import { WAREHOUSE, Warehouse, WarehouseWriteError } from './warehouse.port';
+import { Warehouse, WAREHOUSE_LOADER, WarehouseLoader, WarehouseWriteError } from './warehouse.port';
 
 const MAX_RETRY_DELAY_MS = 60_000;
 const RETRY_DELAY_WHILE_CLOSING_MS = 250;
@@ -29,11 +29,12 @@ interface TableQueue {
 export class BatchWriter implements OnApplicationShutdown {
   private readonly logger = new Logger(BatchWriter.name);
   private readonly queues = new Map<TableName, TableQueue>();
-  private ready?: Promise<void>;
+  private warehouse?: Warehouse;
+  private ready?: Promise<Warehouse>;
   private closing = false;
 
   constructor(
-    @Inject(WAREHOUSE) private readonly warehouse: Warehouse,
+    @Inject(WAREHOUSE_LOADER) private readonly loadWarehouse: WarehouseLoader,
     private readonly catalog: SqlCatalog,
     private readonly config: AppConfig,
     private readonly stats: IngestStats,
@@ -63,9 +64,13 @@ export class BatchWriter implements OnApplicationShutdown {
     return this.queues.get(table)!.pending;
   }
 
-  /** Readies the warehouse client once; a failure is retried by the next caller. */
-  ensureReady(): Promise<void> {
-    this.ready ??= this.warehouse.prepare().catch((error: unknown) => {
+  /** Loads and readies the warehouse adapter once; a failure is retried by the next caller. */
+  ensureReady(): Promise<Warehouse> {
+    this.ready ??= (async () => {
+      this.warehouse ??= await this.loadWarehouse();
+      await this.warehouse.prepare();
+      return this.warehouse;
+    })().catch((error: unknown) => {
       this.ready = undefined;
       throw error;
     });
@@ -103,7 +108,7 @@ export class BatchWriter implements OnApplicationShutdown {
         }
       }
     }
-    await this.warehouse.close();
+    await this.warehouse?.close();
   }
 
   private startPipeline(table: TableName): TableQueue {
@@ -128,8 +133,8 @@ export class BatchWriter implements OnApplicationShutdown {
     let attempt = 0;
     return defer(async () => {
       attempt++;
-      await this.ensureReady();
-      await this.warehouse.insert(def, rows, batchId);
+      const warehouse = await this.ensureReady();
+      await warehouse.insert(def, rows, batchId);
     }).pipe(
       retry({
         count: maxAttempts - 1,

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { BatchWriter } from './batch-writer.service';
 import { SqlCatalog } from './sql-catalog';
-import { WAREHOUSE, Warehouse } from './warehouse.port';
+import { Warehouse, WAREHOUSE_LOADER, WarehouseLoader } from './warehouse.port';
 
 /** Loads only the selected adapter's module: each engine's client library is heavy. */
 export async function createWarehouse(config: AppConfig, catalog: SqlCatalog): Promise<Warehouse> {
@@ -21,7 +21,11 @@ export async function createWarehouse(config: AppConfig, catalog: SqlCatalog): P
 @Module({
   providers: [
     { provide: SqlCatalog, useFactory: () => SqlCatalog.load() },
-    { provide: WAREHOUSE, useFactory: createWarehouse, inject: [AppConfig, SqlCatalog] },
+    {
+      provide: WAREHOUSE_LOADER,
+      useFactory: (config: AppConfig, catalog: SqlCatalog): WarehouseLoader => () => createWarehouse(config, catalog),
+      inject: [AppConfig, SqlCatalog],
+    },
     BatchWriter,
   ],
   exports: [BatchWriter],

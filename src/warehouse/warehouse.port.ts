@@ -1,7 +1,11 @@
 import { Row, TableDef } from './sql-catalog';
 
-/** Injection token for the selected Warehouse adapter. */
-export const WAREHOUSE = Symbol('WAREHOUSE');
+/**
+ * Injection token for a function that loads the selected adapter. Adapters pull in heavy
+ * client libraries, so BatchWriter loads one only after the server listens (see warmUp).
+ */
+export const WAREHOUSE_LOADER = Symbol('WAREHOUSE_LOADER');
+export type WarehouseLoader = () => Promise<Warehouse>;
 
 /**
  * The port every warehouse engine implements. Batching, retries and limits live above it,

@@ -1,4 +1,18 @@
-import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  DOUBLE,
+  DuckDBConnection,
+  DuckDBDateValue,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  DuckDBType,
+  DuckDBValue,
+  TIMESTAMP,
+  VARCHAR,
+} from '@duckdb/node-api';
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppConfig } from '../../config/app-config';
@@ -6,19 +20,14 @@ import { ColumnType, Row, SqlCatalog, TableDef } from '../sql-catalog';
 import { Warehouse, WarehouseWriteError } from '../warehouse.port';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
 
-type DuckDb = typeof import('@duckdb/node-api');
-
-/** The native library is loaded on first use, not at startup: see BatchWriter.warmUp(). */
-let duckdb: DuckDb | undefined;
-async function loadDuckDb(): Promise<DuckDb> {
-  duckdb ??= await import('@duckdb/node-api');
-  return duckdb;
-}
-
-function duckDbType(type: ColumnType): DuckDBType {
-  const { BIGINT, BOOLEAN, DATE, DOUBLE, TIMESTAMP, VARCHAR } = duckdb!;
-  return { STRING: VARCHAR, INT64: BIGINT, FLOAT64: DOUBLE, BOOL: BOOLEAN, TIMESTAMP, DATE }[type];
-}
+const DUCKDB_TYPES: Record<ColumnType, DuckDBType> = {
+  STRING: VARCHAR,
+  INT64: BIGINT,
+  FLOAT64: DOUBLE,
+  BOOL: BOOLEAN,
+  TIMESTAMP,
+  DATE,
+};
 
 /** Errors that will fail again however often the same batch is retried. */
 const PERMANENT = /^(Conversion|Constraint|Binder|Parser|Invalid Input) Error/;
@@ -52,13 +61,19 @@ export class DuckDbWarehouse implements Warehouse {
           continue;
         }
         for (const column of table.columns.filter((c) => !existing.includes(c.name))) {
-          await db.run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${duckDbType(column.type)}`);
+          await db.run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${DUCKDB_TYPES[column.type]}`);
           done.push(`added column ${schema}.${table.name}.${column.name}`);
         }
       }
+      const applied = await this.viewFingerprints(db);
       for (const view of this.catalog.views) {
-        await db.run(toDuckDb(view.sql));
-        done.push(`replaced view ${schema}.${view.name}`);
+        const sql = toDuckDb(view.sql);
+        const fingerprint = createHash('sha256').update(sql).digest('hex');
+        if (applied.get(view.name) === fingerprint) continue;
+        await db.run(sql);
+        // DuckDB keeps a view's SQL only in normalized form, so the comment records what was applied.
+        await db.run(`COMMENT ON VIEW "${view.name}" IS '${fingerprint}'`);
+        done.push(`${applied.has(view.name) ? 'replaced' : 'created'} view ${schema}.${view.name}`);
       }
       return done;
     });
@@ -74,7 +89,7 @@ export class DuckDbWarehouse implements Warehouse {
       `VALUES ${placeholders.join(', ')}`;
     return this.serialized(async (db) => {
       const values = rows.flatMap((row) => columns.map((c) => toDuckDbValue(row[c.name] ?? null, c.type)));
-      const types = rows.flatMap(() => columns.map((c) => duckDbType(c.type)));
+      const types = rows.flatMap(() => columns.map((c) => DUCKDB_TYPES[c.type]));
       try {
         await db.run(sql, values, types);
       } catch (error) {
@@ -96,6 +111,14 @@ export class DuckDbWarehouse implements Warehouse {
     this.instance = undefined;
   }
 
+  private async viewFingerprints(db: DuckDBConnection): Promise<Map<string, string>> {
+    const reader = await db.runAndReadAll(
+      'SELECT view_name, comment FROM duckdb_views() WHERE NOT internal AND schema_name = $1',
+      [this.config.dataset],
+    );
+    return new Map(reader.getRowObjectsJS().map((r) => [String(r.view_name), String(r.comment ?? '')]));
+  }
+
   private async columnsOf(db: DuckDBConnection, table: string): Promise<string[]> {
     const reader = await db.runAndReadAll(
       'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
@@ -114,7 +137,6 @@ export class DuckDbWarehouse implements Warehouse {
     if (!this.connection) {
       const path = this.config.duckdbPath;
       if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-      const { DuckDBInstance } = await loadDuckDb();
       this.instance = await DuckDBInstance.create(path);
       const connection = await this.instance.connect();
       // The dataset is a schema here, and the current one: sql/ is applied unqualified (see toDuckDb).
@@ -129,7 +151,6 @@ export class DuckDbWarehouse implements Warehouse {
 function toDuckDbValue(value: Row[string], type: ColumnType): DuckDBValue {
   if (value === null) return null;
   if (value instanceof Date) {
-    const { DuckDBDateValue, DuckDBTimestampValue } = duckdb!;
     return type === 'DATE'
       ? new DuckDBDateValue(Math.floor(value.getTime() / 86_400_000))
       : new DuckDBTimestampValue(BigInt(value.getTime()) * 1000n);
