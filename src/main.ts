@@ -8,6 +8,8 @@ import { AppConfig, ConfigError } from './config/app-config';
 import { AppLogger } from './logging/app-logger';
 import { BatchWriter } from './warehouse/batch-writer.service';
 
+const WARM_UP_DELAY_MS = 1000;
+
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
   try {
@@ -28,7 +30,9 @@ async function bootstrap(): Promise<void> {
   configureApp(app);
   stopOnSignals(app, logger);
   await app.listen(config.port);
-  app.get(BatchWriter).warmUp();
+  // The request that woke a cold instance is already waiting: answer it before loading the
+  // warehouse library. /_ah/warmup or the first batch load it sooner when they come first.
+  setTimeout(() => app.get(BatchWriter).warmUp(), WARM_UP_DELAY_MS);
   Logger.log({ message: 'Listening', port: config.port, warehouse: config.warehouse }, 'Bootstrap');
 }
 

@@ -78,8 +78,8 @@ export class BatchWriter implements OnApplicationShutdown {
   }
 
   /**
-   * Readies the warehouse in the background. main.ts calls it once the server listens, so
-   * that loading a heavy client library never delays an instance's first answer.
+   * Readies the warehouse in the background. main.ts calls it shortly after the server
+   * listens, so that loading a heavy client library never delays an instance's first answer.
    */
   warmUp(): void {
     this.ensureReady().catch((error: unknown) =>
