@@ -169,6 +169,32 @@ describe('App Engine (e2e)', () => {
       expect(api.lines().filter((line) => line.includes('/events/website') && !line.includes('RouterExplorer'))).toEqual([]);
     });
 
+    it('logs failed and dropped batches as JSON with their table, rows, attempt and reason', async () => {
+      const api = new ApiProcess(
+        {
+          NODE_ENV: 'production',
+          DUCKDB_PATH: '/dev/null/down/analytics.duckdb',
+          FLUSH_INTERVAL_MS: '50',
+          WRITE_MAX_ATTEMPTS: '2',
+          RETRY_BASE_DELAY_MS: '10',
+        },
+        await freePort(),
+      );
+      await api.listening();
+      await fetch(`${api.url}/events/telemetry`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(appBeacon) });
+      const end = Date.now() + 10_000;
+      while (Date.now() < end && !api.lines().some((l) => l.includes('Batch dropped'))) await new Promise((r) => setTimeout(r, 50));
+      api.signal('SIGTERM');
+      expect(await api.exited).toBe(0);
+      const entries = api.lines().map((line) => JSON.parse(line));
+      expect(entries).toContainEqual(
+        expect.objectContaining({ severity: 'WARNING', message: 'Batch write failed', table: 'telemetry', rows: 1, attempt: 1, maxAttempts: 2, retryable: true, reason: expect.any(String), context: 'BatchWriter' }),
+      );
+      expect(entries).toContainEqual(
+        expect.objectContaining({ severity: 'ERROR', message: 'Batch dropped', table: 'telemetry', rows: 1, attempt: 2, maxAttempts: 2, context: 'BatchWriter' }),
+      );
+    });
+
     it('on SIGTERM during a steady stream, stores every accepted event and exits 0', async () => {
       const duckdbPath = tempDuckDbPath();
       const api = new ApiProcess({ DUCKDB_PATH: duckdbPath, FLUSH_INTERVAL_MS: '60000', BATCH_SIZE: '10000' }, await freePort());

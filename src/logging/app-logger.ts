@@ -57,10 +57,16 @@ export class AppLogger implements LoggerService {
       this.out(`${JSON.stringify(entry)}\n`);
       return;
     }
-    const extras = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
     const head = `${new Date().toISOString()} ${level.toUpperCase().padEnd(7)} ${context ? `[${context}] ` : ''}`;
-    this.out(`${head}${[text, ...extras].join(' ')}\n${stack ? `${stack}\n` : ''}`);
+    this.out(`${head}${formatText(message)}\n${stack ? `${stack}\n` : ''}`);
   }
+}
+
+/** A log message as one readable line: the text, then its context fields as key=value. */
+export function formatText(message: unknown): string {
+  const { message: text, ...fields } = toEntry(message);
+  const extras = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return [text, ...extras].join(' ');
 }
 
 function toEntry(message: unknown): LogEntry {

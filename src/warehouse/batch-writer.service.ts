@@ -83,7 +83,7 @@ export class BatchWriter implements OnApplicationShutdown {
    */
   warmUp(): void {
     this.ensureReady().catch((error: unknown) =>
-      this.logger.error(`Warehouse not ready yet, events are buffered: ${describe(error).message}`),
+      this.logger.error({ message: 'Warehouse not ready yet, events are buffered', reason: describe(error).message }),
     );
   }
 
@@ -102,9 +102,12 @@ export class BatchWriter implements OnApplicationShutdown {
       for (const [table, queue] of this.queues) {
         if (queue.pending > 0) {
           this.stats.add(table, 'dropped', queue.pending);
-          this.logger.error(
-            `Shutdown flush deadline of ${this.config.shutdownFlushTimeoutMs} ms passed: ${queue.pending} ${table} rows not written`,
-          );
+          this.logger.error({
+            message: 'Shutdown flush deadline passed, rows not written',
+            table,
+            rows: queue.pending,
+            deadlineMs: this.config.shutdownFlushTimeoutMs,
+          });
         }
       }
     }
@@ -140,10 +143,7 @@ export class BatchWriter implements OnApplicationShutdown {
         count: maxAttempts - 1,
         delay: (error: unknown) => {
           const { reason, retryable } = describe(error);
-          this.logger.warn(
-            `Batch write failed: table=${table} rows=${rows.length} attempt=${attempt}/${maxAttempts} reason=${reason}` +
-              (retryable ? '' : ' (not retryable)'),
-          );
+          this.logger.warn({ message: 'Batch write failed', table, rows: rows.length, attempt, maxAttempts, reason, retryable });
           if (!retryable) return throwError(() => error);
           this.stats.add(table, 'retried');
           return timer(this.retryDelay(attempt));
@@ -152,9 +152,7 @@ export class BatchWriter implements OnApplicationShutdown {
       tap(() => this.stats.add(table, 'written', rows.length)),
       catchError((error: unknown) => {
         this.stats.add(table, 'dropped', rows.length);
-        this.logger.error(
-          `Batch dropped: table=${table} rows=${rows.length} attempt=${attempt}/${maxAttempts} reason=${describe(error).reason}`,
-        );
+        this.logger.error({ message: 'Batch dropped', table, rows: rows.length, attempt, maxAttempts, reason: describe(error).reason });
         return EMPTY;
       }),
       finalize(() => (queue.pending -= rows.length)),
@@ -174,7 +172,7 @@ export class BatchWriter implements OnApplicationShutdown {
     queue.unloggedDrops++;
     const logDrops = () => {
       if (queue.unloggedDrops === 0) return;
-      this.logger.error(`Dropped ${queue.unloggedDrops} ${table} events: ${why}`);
+      this.logger.error({ message: 'Events dropped', table, rows: queue.unloggedDrops, reason: why });
       queue.unloggedDrops = 0;
     };
     if (queue.dropLogTimer) return;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { AppConfig } from '../../src/config/app-config';
+import { formatText } from '../../src/logging/app-logger';
 
 /** Log lines the app wrote, by level, for assertions on what gets logged. */
 export class CapturedLogs implements LoggerService {
@@ -18,7 +19,7 @@ export class CapturedLogs implements LoggerService {
   verbose = (message: unknown) => this.push('verbose', message);
   fatal = (message: unknown) => this.push('fatal', message);
   private push(level: string, message: unknown) {
-    this.lines.push({ level, message: String(message) });
+    this.lines.push({ level, message: formatText(message) });
   }
   matching(level: string, pattern: RegExp): string[] {
     return this.lines.filter((l) => l.level === level && pattern.test(l.message)).map((l) => l.message);
