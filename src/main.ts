@@ -4,22 +4,14 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
-import { AppConfig, ConfigError } from './config/app-config';
+import { configOrExit } from './config/app-config';
 import { AppLogger } from './logging/app-logger';
 import { BatchWriter } from './warehouse/batch-writer.service';
 
 const WARM_UP_DELAY_MS = 1000;
 
 async function bootstrap(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = AppConfig.fromEnv(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    // A user mistake gets one line, not a stack trace.
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
+  const config = configOrExit(process.env);
   const logger = new AppLogger(config.production);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,

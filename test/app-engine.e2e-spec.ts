@@ -1,23 +1,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config/app-config';
-import { queryDuckDb, startApp, tempDuckDbPath } from './support/app';
+import { freePort, queryDuckDb, startApp, tempDuckDbPath } from './support/app';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
 
 const ROOT = join(__dirname, '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The built API as App Engine runs it: `node dist/main.js` (dist/ is built by the jest global setup). */
 class ApiProcess {

@@ -2,7 +2,6 @@
 process.env.METADATA_SERVER_DETECTION = 'none';
 import './fake-bigquery/loopback-guard';
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AppConfig } from '../src/config/app-config';
 import { SqlCatalog } from '../src/warehouse/sql-catalog';
@@ -10,18 +9,10 @@ import { createWarehouse } from '../src/warehouse/warehouse.module';
 import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
 import { bigQueryEnv, tableRef } from './fake-bigquery/env';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
+import { freePort } from './support/app';
 
 const ROOT = join(__dirname, '..');
 const GUARD = join(__dirname, 'fake-bigquery/loopback-guard.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('The built API on BigQuery, as a process (e2e)', () => {
   let fake: FakeBigQuery;

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { AppConfig, ConfigError } from '../config/app-config';
+import { configOrExit } from '../config/app-config';
 import { SqlCatalog } from '../warehouse/sql-catalog';
 import { createWarehouse } from '../warehouse/warehouse.module';
 
@@ -8,14 +8,7 @@ import { createWarehouse } from '../warehouse/warehouse.module';
  * new nullable columns, views from sql/) and prints what it did. Safe to run on every deploy.
  */
 async function main(): Promise<number> {
-  let config: AppConfig;
-  try {
-    config = AppConfig.fromEnv(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    return 1;
-  }
+  const config = configOrExit(process.env);
   const warehouse = await createWarehouse(config, SqlCatalog.load());
   const where = config.warehouse === 'bigquery' ? `BigQuery dataset ${config.dataset}` : `DuckDB ${config.duckdbPath}`;
   try {

@@ -148,6 +148,17 @@ export class AppConfig {
   }
 }
 
+/** For entry points: the configuration, or, for a user mistake, one line on stderr and exit status 1. */
+export function configOrExit(env: NodeJS.ProcessEnv): AppConfig {
+  try {
+    return AppConfig.fromEnv(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}
+
 /** A local file read, never a network call: startup does no network I/O. */
 function projectOfCredentials(path: string | undefined): string | undefined {
   if (!path) return undefined;
