@@ -74,6 +74,21 @@ describe('BatchWriter', () => {
     expect(warehouse.maxInFlight).toBe(1);
   });
 
+  it('merges the batches that close while a write is in flight, up to BATCH_SIZE rows', async () => {
+    const { warehouse, writer } = setup({ BATCH_SIZE: '30', FLUSH_INTERVAL_MS: '10' });
+    warehouse.latencyMs = 150;
+    for (let i = 0; i < 10; i++) {
+      for (let j = 0; j < 5; j++) writer.enqueue('telemetry', row(i * 5 + j));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await writer.onApplicationShutdown();
+    expect(warehouse.stored.map((r) => r.path)).toEqual(Array.from({ length: 50 }, (_, i) => `/${i}`));
+    // About ten batches closed; the ones that closed during a write were merged into the next.
+    expect(warehouse.calls.length).toBeLessThanOrEqual(4);
+    expect(Math.max(...warehouse.calls.map((c) => c.rows))).toBeLessThanOrEqual(30);
+    expect(warehouse.calls.some((c) => c.rows > 5)).toBe(true);
+  });
+
   it('retries a failed batch under the same batch id, and counts the retries', async () => {
     const { warehouse, writer, stats } = setup();
     warehouse.failures = [new WarehouseWriteError('503', 'backendError', true), new Error('socket hang up')];

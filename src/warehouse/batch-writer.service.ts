@@ -12,6 +12,8 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 
 interface TableQueue {
   readonly input: Subject<Row>;
+  /** Rows of closed batches that wait for the write in flight to end. */
+  readonly backlog: Row[];
   /** Rows accepted but not yet written or dropped: what bounds memory. */
   pending: number;
   readonly drained: Promise<void>;
@@ -22,8 +24,8 @@ interface TableQueue {
 /**
  * Fire-and-forget writes: one RxJS pipeline per table buffers rows and writes them as one
  * INSERT per batch, closed at BATCH_SIZE rows or after FLUSH_INTERVAL_MS. concatMap keeps
- * at most one write in flight per table; a failed batch is retried with jittered backoff
- * under the same batch id. Past MAX_BUFFERED_EVENTS pending rows, new rows are dropped and counted.
+ * at most one write in flight per table, and batches that close meanwhile are merged; a
+ * failed batch is retried with jittered backoff under the same batch id. Past MAX_BUFFERED_EVENTS pending rows, new rows are dropped and counted.
  */
 @Injectable()
 export class BatchWriter implements OnApplicationShutdown {
@@ -118,12 +120,17 @@ export class BatchWriter implements OnApplicationShutdown {
     const input = new Subject<Row>();
     let resolveDrained!: () => void;
     const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
-    const queue: TableQueue = { input, pending: 0, drained, unloggedDrops: 0 };
+    const queue: TableQueue = { input, backlog: [], pending: 0, drained, unloggedDrops: 0 };
     input
       .pipe(
         bufferTime(this.config.flushIntervalMs, null, this.config.batchSize),
         filter((rows) => rows.length > 0),
-        concatMap((rows) => this.writeBatch(table, queue, rows)),
+        // Batches that close while a write is in flight (a slow or rate-limited warehouse) are
+        // merged into the next INSERT, up to BATCH_SIZE rows: fewer statements when they count most.
+        tap((rows) => queue.backlog.push(...rows)),
+        concatMap(() =>
+          queue.backlog.length > 0 ? this.writeBatch(table, queue, queue.backlog.splice(0, this.config.batchSize)) : EMPTY,
+        ),
       )
       .subscribe({ complete: resolveDrained });
     return queue;
