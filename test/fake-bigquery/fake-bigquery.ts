@@ -347,7 +347,7 @@ export class FakeBigQuery {
     if (!complete || !outcome) return base;
     if (!outcome.schema) return { ...base, numDmlAffectedRows: outcome.affected === undefined ? undefined : String(outcome.affected) };
     const fields = outcome.schema.fields;
-    const rows = (outcome.rows ?? []).map((row) => ({ f: fields.map((f) => ({ v: toWire(row[f.name], f.type, int64Timestamps) })) }));
+    const rows = (outcome.rows ?? []).map((row) => ({ f: fields.map((f) => ({ v: toWire(row[f.name], int64Timestamps) })) }));
     return { ...base, schema: outcome.schema, rows, totalRows: String(rows.length) };
   }
 
@@ -538,7 +538,7 @@ function decodeScalar(value: unknown, type: string, name: string): unknown {
   }
 }
 
-function toWire(value: unknown, type: string, int64Timestamps: boolean): string | null {
+function toWire(value: unknown, int64Timestamps: boolean): string | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return int64Timestamps ? String(value.getTime() * 1000) : String(value.getTime() / 1000);
   return String(value);
