@@ -76,7 +76,8 @@ describe('BatchWriter', () => {
 
   it('merges the batches that close while a write is in flight, up to BATCH_SIZE rows', async () => {
     const { warehouse, writer } = setup({ BATCH_SIZE: '30', FLUSH_INTERVAL_MS: '10' });
-    warehouse.latencyMs = 150;
+    // Writes slower than the whole enqueue loop, so that timing noise cannot split the merges.
+    warehouse.latencyMs = 400;
     for (let i = 0; i < 10; i++) {
       for (let j = 0; j < 5; j++) writer.enqueue('telemetry', row(i * 5 + j));
       await new Promise((r) => setTimeout(r, 20));
