@@ -25,7 +25,8 @@ interface TableQueue {
  * Fire-and-forget writes: one RxJS pipeline per table buffers rows and writes them as one
  * INSERT per batch, closed at BATCH_SIZE rows or after FLUSH_INTERVAL_MS. concatMap keeps
  * at most one write in flight per table, and batches that close meanwhile are merged; a
- * failed batch is retried with jittered backoff under the same batch id. Past MAX_BUFFERED_EVENTS pending rows, new rows are dropped and counted.
+ * failed batch is retried with jittered backoff under the same batch id. Past
+ * MAX_BUFFERED_EVENTS pending rows, new rows are dropped and counted.
  */
 @Injectable()
 export class BatchWriter implements OnApplicationShutdown {
@@ -54,11 +55,6 @@ export class BatchWriter implements OnApplicationShutdown {
     queue.pending++;
     queue.input.next(row);
     return true;
-  }
-
-  /** False once shutdown has begun. */
-  get acceptingEvents(): boolean {
-    return !this.closing;
   }
 
   /** Rows accepted for a table and not yet written or dropped. */
