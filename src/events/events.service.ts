@@ -4,7 +4,7 @@ import { isISO31661Alpha2 } from 'class-validator';
 import { IngestStats } from '../stats/ingest-stats';
 import { BatchWriter } from '../warehouse/batch-writer.service';
 import { TelemetryDto } from './dto/telemetry.dto';
-import { parseIsoDateTime } from './dto/validators';
+import { parseIsoDateTime, toCountryCode } from './dto/validators';
 import { WebsiteEventDto } from './dto/website-event.dto';
 import { normalizeReferrer, stripQuery } from './referrer';
 
@@ -62,7 +62,8 @@ export class EventsService {
   }
 }
 
+/** App Engine's header, held to the same rule as a client's country; anything else is no country. */
 function countryFromHeader(header: string | undefined): string | null {
-  const code = header?.trim().toUpperCase();
-  return code && code !== 'ZZ' && isISO31661Alpha2(code) ? code : null;
+  const code = header === undefined ? null : toCountryCode(header);
+  return code && isISO31661Alpha2(code) ? code : null;
 }

@@ -28,12 +28,13 @@ export function IsIsoDateTime(options?: ValidationOptions): PropertyDecorator {
 }
 
 /** Country codes are stored upper-case; "ZZ" (App Engine's "unknown") and "" mean no country. */
+export function toCountryCode(value: string): string | null {
+  const code = value.trim().toUpperCase();
+  return code === '' || code === 'ZZ' ? null : code;
+}
+
 export const NormalizeCountry = () =>
-  Transform(({ value }: { value: unknown }) => {
-    if (typeof value !== 'string') return value;
-    const code = value.trim().toUpperCase();
-    return code === '' || code === 'ZZ' ? null : code;
-  });
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? toCountryCode(value) : value));
 
 export function IsReferrer(): PropertyDecorator {
   return (target, propertyName) =>
