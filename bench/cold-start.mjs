@@ -42,7 +42,7 @@ async function coldStart(script, env) {
         throw new Error(`unexpected status ${res.status}`);
       } catch (error) {
         if (error.message.startsWith('unexpected')) throw error;
-        if (performance.now() - started > 30_000) throw new Error(`${script} did not answer within 30 s`);
+        if (performance.now() - started > 30_000) throw new Error(`${script} did not answer within 30 s`, { cause: error });
         await new Promise((r) => setTimeout(r, 2));
       }
     }
@@ -81,5 +81,7 @@ const base = median(samples['empty Nest app, same stack']);
 console.log(`cold start to first 204, median of ${rounds} rounds (node ${process.version})`);
 for (const [name, xs] of Object.entries(samples)) {
   const m = median(xs);
-  console.log(`${name.padEnd(32)} ${m.toFixed(0).padStart(5)} ms   ${(((m - base) / base) * 100).toFixed(0).padStart(4)} % vs same-stack baseline`);
+  console.log(
+    `${name.padEnd(32)} ${m.toFixed(0).padStart(5)} ms   ${(((m - base) / base) * 100).toFixed(0).padStart(4)} % vs same-stack baseline`,
+  );
 }

@@ -98,4 +98,9 @@ const api = { ADMIN_TOKEN, FLUSH_INTERVAL_MS: '1000' };
 console.log(`${total} POST /events/website per variant, ${concurrency} keep-alive connections (node ${process.version})`);
 await run('empty Nest app, same stack', 'bench/baseline-app.js', {}, '/events/telemetry');
 await run('this API, DuckDB', 'dist/main.js', { ...api, DUCKDB_PATH: join(dir, 'a.duckdb') }, '/events/website');
-await run('this API, warehouse down', 'dist/main.js', { ...api, DUCKDB_PATH: '/dev/null/down/a.duckdb', WRITE_MAX_ATTEMPTS: '100' }, '/events/website');
+await run(
+  'this API, warehouse down',
+  'dist/main.js',
+  { ...api, DUCKDB_PATH: '/dev/null/down/a.duckdb', WRITE_MAX_ATTEMPTS: '100' },
+  '/events/website',
+);

@@ -130,7 +130,10 @@ describe('App Engine (e2e)', () => {
   describe('the process', () => {
     it.each([
       [{ WAREHOUSE: 'postgres' }, 'Invalid configuration: WAREHOUSE="postgres": must be one of the following values: duckdb, bigquery'],
-      [{ BATCH_SIZE: 'lots' }, 'Invalid configuration: BATCH_SIZE="lots": must be an integer number, must not be less than 1, must not be greater than 10000'],
+      [
+        { BATCH_SIZE: 'lots' },
+        'Invalid configuration: BATCH_SIZE="lots": must be an integer number, must not be less than 1, must not be greater than 10000',
+      ],
       [
         { WAREHOUSE: 'bigquery' },
         'Invalid configuration: BIGQUERY_PROJECT is not set: WAREHOUSE=bigquery needs a Google Cloud project id (BIGQUERY_PROJECT, GOOGLE_CLOUD_PROJECT, or the project_id of GOOGLE_APPLICATION_CREDENTIALS)',
@@ -171,17 +174,39 @@ describe('App Engine (e2e)', () => {
         await freePort(),
       );
       await api.listening();
-      await fetch(`${api.url}/events/telemetry`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(appBeacon) });
+      await fetch(`${api.url}/events/telemetry`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify(appBeacon),
+      });
       const end = Date.now() + 10_000;
       while (Date.now() < end && !api.lines().some((l) => l.includes('Batch dropped'))) await new Promise((r) => setTimeout(r, 50));
       api.signal('SIGTERM');
       expect(await api.exited).toBe(0);
       const entries = api.lines().map((line) => JSON.parse(line));
       expect(entries).toContainEqual(
-        expect.objectContaining({ severity: 'WARNING', message: 'Batch write failed', table: 'telemetry', rows: 1, attempt: 1, maxAttempts: 2, retryable: true, reason: expect.any(String), context: 'BatchWriter' }),
+        expect.objectContaining({
+          severity: 'WARNING',
+          message: 'Batch write failed',
+          table: 'telemetry',
+          rows: 1,
+          attempt: 1,
+          maxAttempts: 2,
+          retryable: true,
+          reason: expect.any(String),
+          context: 'BatchWriter',
+        }),
       );
       expect(entries).toContainEqual(
-        expect.objectContaining({ severity: 'ERROR', message: 'Batch dropped', table: 'telemetry', rows: 1, attempt: 2, maxAttempts: 2, context: 'BatchWriter' }),
+        expect.objectContaining({
+          severity: 'ERROR',
+          message: 'Batch dropped',
+          table: 'telemetry',
+          rows: 1,
+          attempt: 2,
+          maxAttempts: 2,
+          context: 'BatchWriter',
+        }),
       );
     });
 

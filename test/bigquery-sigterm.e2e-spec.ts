@@ -53,7 +53,11 @@ describe('The built API on BigQuery, as a process (e2e)', () => {
       }
     }
     const post = (path: string, body: unknown) =>
-      fetch(`${url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'User-Agent': BROWSER_UA }, body: JSON.stringify(body) });
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'User-Agent': BROWSER_UA },
+        body: JSON.stringify(body),
+      });
     const answers = await Promise.all([
       ...Array.from({ length: 150 }, (_, i) => post('/events/website', { ...websitePageview, path: `/p/${i}` })),
       ...Array.from({ length: 20 }, (_, i) => post('/events/telemetry', { ...appBeacon, version: `v${i}` })),
@@ -65,7 +69,12 @@ describe('The built API on BigQuery, as a process (e2e)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).not.toContain('loopback-guard');
-    expect(fake.rows(tableRef('website_events')).map((r) => r.path).sort()).toEqual(Array.from({ length: 150 }, (_, i) => `/p/${i}`).sort());
+    expect(
+      fake
+        .rows(tableRef('website_events'))
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(Array.from({ length: 150 }, (_, i) => `/p/${i}`).sort());
     expect(fake.rows(tableRef('telemetry'))).toHaveLength(20);
     expect(fake.requests.every((r) => r.authorization === 'Bearer fake-access-token')).toBe(true);
   }, 40_000);

@@ -98,8 +98,26 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
     it('stores website events with the type column intact and null event fields', () => {
       const rows = fake.rows(tableRef('website_events')).sort((a, b) => String(b.type).localeCompare(String(a.type)));
       expect(rows.map((r) => ({ ...r, date: r.date instanceof Date }))).toEqual([
-        { type: 'pageview', eventName: null, eventCategory: null, date: true, path: '/docs/getting-started', entryPage: '/', referrer: 'news.ycombinator.com/item', country: null },
-        { type: 'event', eventName: 'download', eventCategory: 'mac', date: true, path: '/download', entryPage: '/download', referrer: 'direct', country: 'BR' },
+        {
+          type: 'pageview',
+          eventName: null,
+          eventCategory: null,
+          date: true,
+          path: '/docs/getting-started',
+          entryPage: '/',
+          referrer: 'news.ycombinator.com/item',
+          country: null,
+        },
+        {
+          type: 'event',
+          eventName: 'download',
+          eventCategory: 'mac',
+          date: true,
+          path: '/download',
+          entryPage: '/download',
+          referrer: 'direct',
+          country: 'BR',
+        },
       ]);
     });
 
@@ -135,7 +153,14 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       );
       expect(query.queryParameters).toHaveLength(1);
       expect(query.queryParameters[0].parameterType.arrayType.structTypes.map((s: any) => `${s.name}:${s.type.type}`)).toEqual([
-        'type:STRING', 'eventName:STRING', 'eventCategory:STRING', 'date:TIMESTAMP', 'path:STRING', 'entryPage:STRING', 'referrer:STRING', 'country:STRING',
+        'type:STRING',
+        'eventName:STRING',
+        'eventCategory:STRING',
+        'date:TIMESTAMP',
+        'path:STRING',
+        'entryPage:STRING',
+        'referrer:STRING',
+        'country:STRING',
       ]);
       expect(website.body.jobReference.jobId).toMatch(/^ingest_website_events_[0-9a-f-]{36}_0$/);
       for (const r of inserts) expect(r.body.configuration.query.query).not.toMatch(/win32|download|news\.ycombinator/);
@@ -154,7 +179,12 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       for (let second = 0; second < 10; second++) {
         const started = Date.now();
         await Promise.all(
-          Array.from({ length: 200 }, (_, i) => http.post('/events/website').send({ ...websitePageview, path: `/burst/${second * 200 + i}` }).expect(204)),
+          Array.from({ length: 200 }, (_, i) =>
+            http
+              .post('/events/website')
+              .send({ ...websitePageview, path: `/burst/${second * 200 + i}` })
+              .expect(204),
+          ),
         );
         await sleep(Math.max(0, 1000 - (Date.now() - started)));
       }
@@ -164,7 +194,12 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       await t.app.close();
 
       expect(fake.counters.dmlRateLimited).toBeGreaterThan(0);
-      expect(t.logs.matching('warn', /^Batch write failed table=website_events rows=\d+ attempt=\d+ maxAttempts=12 reason=rateLimitExceeded retryable=true$/).length).toBeGreaterThan(0);
+      expect(
+        t.logs.matching(
+          'warn',
+          /^Batch write failed table=website_events rows=\d+ attempt=\d+ maxAttempts=12 reason=rateLimitExceeded retryable=true$/,
+        ).length,
+      ).toBeGreaterThan(0);
       expect(stats).toMatchObject({ accepted: 2000, written: 2000, dropped: 0 });
       const paths = fake.rows(tableRef('website_events')).map((r) => r.path);
       expect(paths).toHaveLength(2000);
@@ -182,7 +217,11 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
         bigQueryEnv(fake, { BATCH_SIZE: '20', FLUSH_INTERVAL_MS: '600000', RETRY_BASE_DELAY_MS: '10', WRITE_MAX_ATTEMPTS: '20' }),
       );
       const http = request(t.app.getHttpServer());
-      for (let i = 0; i < 200; i++) await http.post('/events/telemetry').send({ ...appBeacon, version: `v${i}` }).expect(204);
+      for (let i = 0; i < 200; i++)
+        await http
+          .post('/events/telemetry')
+          .send({ ...appBeacon, version: `v${i}` })
+          .expect(204);
       const writer = t.app.get(BatchWriter);
       expect(await waitFor(() => writer.pending('telemetry') === 0, 30_000)).toBe(true);
       const stats = t.app.get(IngestStats).snapshot().telemetry;
@@ -208,7 +247,9 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       expect(jobIds[0]).toMatch(/_0$/);
       expect(jobIds[1]).toBe(jobIds[0].replace(/_0$/, '_1'));
       expect(fake.rows(tableRef('telemetry'))).toHaveLength(1);
-      expect(t.logs.matching('warn', /^Batch write failed table=telemetry rows=1 attempt=1 maxAttempts=8 reason=backendError retryable=true$/)).toHaveLength(1);
+      expect(
+        t.logs.matching('warn', /^Batch write failed table=telemetry rows=1 attempt=1 maxAttempts=8 reason=backendError retryable=true$/),
+      ).toHaveLength(1);
     });
 
     it('keeps answering 204 with BigQuery down, bounds memory, and logs and counts the drops', async () => {
@@ -233,9 +274,18 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       const stats = t.app.get(IngestStats).snapshot().website_events;
       await t.app.close();
       expect(stats).toMatchObject({ accepted: 300, written: 0, dropped: 300 });
-      expect(t.logs.matching('error', /^Events dropped table=website_events rows=\d+ reason=more than 100 rows waiting$/).length).toBeGreaterThan(0);
-      expect(t.logs.matching('warn', /^Batch write failed table=website_events rows=\d+ attempt=1 maxAttempts=3 reason=backendError retryable=true$/).length).toBeGreaterThan(0);
-      expect(t.logs.matching('error', /^Batch dropped table=website_events rows=\d+ attempt=3 maxAttempts=3 reason=backendError$/).length).toBeGreaterThan(0);
+      expect(
+        t.logs.matching('error', /^Events dropped table=website_events rows=\d+ reason=more than 100 rows waiting$/).length,
+      ).toBeGreaterThan(0);
+      expect(
+        t.logs.matching(
+          'warn',
+          /^Batch write failed table=website_events rows=\d+ attempt=1 maxAttempts=3 reason=backendError retryable=true$/,
+        ).length,
+      ).toBeGreaterThan(0);
+      expect(
+        t.logs.matching('error', /^Batch dropped table=website_events rows=\d+ attempt=3 maxAttempts=3 reason=backendError$/).length,
+      ).toBeGreaterThan(0);
       expect(fake.rows(tableRef('website_events'))).toHaveLength(0);
     }, 30_000);
 
@@ -248,8 +298,12 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       expect(await waitFor(() => writer.pending('telemetry') === 0)).toBe(true);
       await t.app.close();
       expect(fake.requests.filter((r) => r.route === 'jobs.insert')).toHaveLength(1);
-      expect(t.logs.matching('warn', /^Batch write failed table=telemetry rows=1 attempt=1 maxAttempts=5 reason=invalidQuery retryable=false$/)).toHaveLength(1);
-      expect(t.logs.matching('error', /^Batch dropped table=telemetry rows=1 attempt=1 maxAttempts=5 reason=invalidQuery$/)).toHaveLength(1);
+      expect(
+        t.logs.matching('warn', /^Batch write failed table=telemetry rows=1 attempt=1 maxAttempts=5 reason=invalidQuery retryable=false$/),
+      ).toHaveLength(1);
+      expect(t.logs.matching('error', /^Batch dropped table=telemetry rows=1 attempt=1 maxAttempts=5 reason=invalidQuery$/)).toHaveLength(
+        1,
+      );
     });
   });
 

@@ -227,7 +227,7 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
       expect(res.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
     });
 
-    it('stored nothing for all of the above', async () => {
+    it('stored nothing for all of the above', () => {
       const stats = t.app.get(IngestStats).snapshot();
       expect(stats.telemetry.accepted).toBe(0);
       expect(stats.website_events.accepted).toBe(0);
@@ -236,9 +236,28 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
 
     it('answers 4xx, never 5xx, to 400 random mutations of the real payloads', async () => {
       let seed = 42;
-      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
-      const oddValues = [null, true, 0, -1, 1e308, NaN, '', ' ', 'x'.repeat(5000), '\u0000', '2024-13-45T99:99:99Z', [], [1, 'a'], {}, { a: { b: 1 } }, '__proto__', 'direct', '/'];
+      const oddValues = [
+        null,
+        true,
+        0,
+        -1,
+        1e308,
+        NaN,
+        '',
+        ' ',
+        'x'.repeat(5000),
+        '\u0000',
+        '2024-13-45T99:99:99Z',
+        [],
+        [1, 'a'],
+        {},
+        { a: { b: 1 } },
+        '__proto__',
+        'direct',
+        '/',
+      ];
       const statuses = new Set<number>();
       for (let i = 0; i < 400; i++) {
         const [route, base] = pick([
@@ -274,18 +293,22 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
         .post('/events/telemetry')
         .send({ ...olderAppJson, startTime: '2024-05-01T12:00:00+02:00', endTime: '2024-05-01T10:30:00.123456', country: 'zz' })
         .expect(204);
-      await http.post('/events/telemetry').send({ ...olderAppJson, version: '3.0.0', os: 'freebsd', country: null }).expect(204);
-      await http.post('/events/website').set('User-Agent', BROWSER_UA).send({ ...websitePageview, referrer: '', extra: true }).expect(204);
+      await http
+        .post('/events/telemetry')
+        .send({ ...olderAppJson, version: '3.0.0', os: 'freebsd', country: null })
+        .expect(204);
+      await http
+        .post('/events/website')
+        .set('User-Agent', BROWSER_UA)
+        .send({ ...websitePageview, referrer: '', extra: true })
+        .expect(204);
       await http
         .post('/events/website')
         .send({ type: 'pageview', eventName: null, eventCategory: null, path: '/pricing?utm_source=x&token=secret#plans' })
         .expect(204);
       await t.app.close();
 
-      const sessions = await queryDuckDb(
-        t.config.duckdbPath,
-        'SELECT startTime, endTime, os, country FROM telemetry ORDER BY version, os',
-      );
+      const sessions = await queryDuckDb(t.config.duckdbPath, 'SELECT startTime, endTime, os, country FROM telemetry ORDER BY version, os');
       expect(sessions.map((r) => [iso(r.startTime), iso(r.endTime), r.os, r.country])).toEqual([
         ['2024-05-01T10:00:00.000Z', '2024-05-01T10:30:00.123Z', 'darwin', null],
         ['2024-05-01T10:00:00.000Z', '2024-05-01T09:59:00.000Z', 'win32', null],
@@ -358,7 +381,10 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
       const http = request(t.app.getHttpServer());
       await Promise.all(
         Array.from({ length: 150 }, (_, i) =>
-          http.post('/events/website').send({ ...websitePageview, path: `/p/${i}` }).expect(204),
+          http
+            .post('/events/website')
+            .send({ ...websitePageview, path: `/p/${i}` })
+            .expect(204),
         ),
       );
       expect(t.app.get(BatchWriter).pending('website_events')).toBe(150);
@@ -396,9 +422,15 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
       const stats = t.app.get(IngestStats);
       expect(await waitFor(() => writer.pending('website_events') === 0)).toBe(true);
       expect(stats.snapshot().website_events).toMatchObject({ accepted: 500, written: 0, dropped: 500 });
-      expect(t.logs.matching('error', /^Events dropped table=website_events rows=\d+ reason=more than 100 rows waiting$/).length).toBeGreaterThan(0);
-      expect(t.logs.matching('error', /^Batch dropped table=website_events rows=\d+ attempt=3 maxAttempts=3 reason=/).length).toBeGreaterThan(0);
-      expect(t.logs.matching('warn', /^Batch write failed table=website_events rows=\d+ attempt=1 maxAttempts=3 /).length).toBeGreaterThan(0);
+      expect(
+        t.logs.matching('error', /^Events dropped table=website_events rows=\d+ reason=more than 100 rows waiting$/).length,
+      ).toBeGreaterThan(0);
+      expect(
+        t.logs.matching('error', /^Batch dropped table=website_events rows=\d+ attempt=3 maxAttempts=3 reason=/).length,
+      ).toBeGreaterThan(0);
+      expect(t.logs.matching('warn', /^Batch write failed table=website_events rows=\d+ attempt=1 maxAttempts=3 /).length).toBeGreaterThan(
+        0,
+      );
       await t.app.close();
     });
   });

@@ -122,8 +122,12 @@ Web vs desktop
 
     const today = await report(['--days=1'], { DUCKDB_PATH: path }, '2024-05-02T08:00:00Z');
     expect(today.code).toBe(0);
-    expect(today.out).toContain('Top pages\n  path        pageviews\n  ----------  ---------\n  /                   1\n  /blog/post          1\n\n');
-    expect(today.out).toContain('App versions (share of sessions over the range)\n  version  sessions  share_pct\n  -------  --------  ---------\n  2.5.0           4        100\n');
+    expect(today.out).toContain(
+      'Top pages\n  path        pageviews\n  ----------  ---------\n  /                   1\n  /blog/post          1\n\n',
+    );
+    expect(today.out).toContain(
+      'App versions (share of sessions over the range)\n  version  sessions  share_pct\n  -------  --------  ---------\n  2.5.0           4        100\n',
+    );
   });
 
   it('says so when a range has no data', async () => {
@@ -143,6 +147,10 @@ Web vs desktop
     expect(bad.err).toMatch(/^report: Invalid configuration: WAREHOUSE="sqlite"[^\n]*\n$/);
     const missing = join(path, '..', 'none.duckdb');
     const none = await report([], { DUCKDB_PATH: missing }, '2024-05-02T00:00:00Z');
-    expect(none).toEqual({ code: 1, out: '', err: `report: no DuckDB file at ${missing}: start the API or run npm run warehouse:setup first\n` });
+    expect(none).toEqual({
+      code: 1,
+      out: '',
+      err: `report: no DuckDB file at ${missing}: start the API or run npm run warehouse:setup first\n`,
+    });
   });
 });

@@ -31,14 +31,13 @@ describe('sql/views in BigQuery dialect (ZetaSQL analyzer)', () => {
     for (const section of SECTIONS) {
       await expect(analyzer.analyze(renderSql(section.sql('2024-05-01'), 'analytics'))).resolves.not.toHaveLength(0);
     }
-    await expect(analyzer.analyze(renderSql(`SELECT day, sessions_share FROM \`{{dataset}}.app_sessions_daily\``, 'analytics'))).rejects.toThrow(
-      /Unrecognized name: sessions_share/,
-    );
+    await expect(
+      analyzer.analyze(renderSql(`SELECT day, sessions_share FROM \`{{dataset}}.app_sessions_daily\``, 'analytics')),
+    ).rejects.toThrow(/Unrecognized name: sessions_share/);
   });
 
   describe('rejects what BigQuery would reject', () => {
-    const view = (select: string) =>
-      `CREATE OR REPLACE VIEW \`analytics.broken\` AS SELECT ${select} FROM \`analytics.telemetry\``;
+    const view = (select: string) => `CREATE OR REPLACE VIEW \`analytics.broken\` AS SELECT ${select} FROM \`analytics.telemetry\``;
 
     it('an unknown column', async () => {
       await expect(analyzer.analyze(view('DATE(receivedAt) AS day, sessionLength'))).rejects.toThrow(/Unrecognized name: sessionLength/);

@@ -30,8 +30,7 @@ const r = (x: number) => Math.round(x * 1e9) / 1e9;
 
 describe('dashboard views on DuckDB', () => {
   let path: string;
-  const view = async (name: string, orderBy: string) =>
-    normalize(await queryDuckDb(path, `SELECT * FROM ${name} ORDER BY ${orderBy}`));
+  const view = async (name: string, orderBy: string) => normalize(await queryDuckDb(path, `SELECT * FROM ${name} ORDER BY ${orderBy}`));
 
   beforeAll(async () => {
     path = tempDuckDbPath();
@@ -39,7 +38,11 @@ describe('dashboard views on DuckDB', () => {
   });
 
   it('has a test below for every view in sql/views', () => {
-    expect(SqlCatalog.load().views.map((v) => v.name).sort()).toEqual([...TESTED].sort());
+    expect(
+      SqlCatalog.load()
+        .views.map((v) => v.name)
+        .sort(),
+    ).toEqual([...TESTED].sort());
   });
 
   const TESTED: string[] = [];
@@ -174,11 +177,32 @@ describe('dashboard views on DuckDB', () => {
 
   check('app_session_duration_by_version', async () => {
     expect(await view('app_session_duration_by_version', 'day, version')).toEqual([
-      { day: D1, version: '2.3.0', timed_sessions: 1, total_duration_seconds: 600, avg_duration_seconds: 600, median_duration_seconds: 600 },
+      {
+        day: D1,
+        version: '2.3.0',
+        timed_sessions: 1,
+        total_duration_seconds: 600,
+        avg_duration_seconds: 600,
+        median_duration_seconds: 600,
+      },
       // 30.5, 1200, 100; B's negative session is left out
-      { day: D1, version: '2.4.0', timed_sessions: 3, total_duration_seconds: 1330.5, avg_duration_seconds: 443.5, median_duration_seconds: 100 },
+      {
+        day: D1,
+        version: '2.4.0',
+        timed_sessions: 3,
+        total_duration_seconds: 1330.5,
+        avg_duration_seconds: 443.5,
+        median_duration_seconds: 100,
+      },
       { day: D1, version: '2.5.0', timed_sessions: 1, total_duration_seconds: 10, avg_duration_seconds: 10, median_duration_seconds: 10 },
-      { day: D2, version: '2.5.0', timed_sessions: 3, total_duration_seconds: 465, avg_duration_seconds: 155, median_duration_seconds: 120 },
+      {
+        day: D2,
+        version: '2.5.0',
+        timed_sessions: 3,
+        total_duration_seconds: 465,
+        avg_duration_seconds: 155,
+        median_duration_seconds: 120,
+      },
     ]);
   });
 
@@ -203,8 +227,7 @@ describe('dashboard views on DuckDB', () => {
 describe('dashboard views over events sent to the HTTP API', () => {
   let path: string;
   let today: string;
-  const view = async (name: string, orderBy: string) =>
-    normalize(await queryDuckDb(path, `SELECT * FROM ${name} ORDER BY ${orderBy}`));
+  const view = async (name: string, orderBy: string) => normalize(await queryDuckDb(path, `SELECT * FROM ${name} ORDER BY ${orderBy}`));
 
   beforeAll(async () => {
     const t = await startApp();
@@ -213,13 +236,23 @@ describe('dashboard views over events sent to the HTTP API', () => {
     today = new Date().toISOString().slice(0, 10);
     // A session that ends before it starts, from a country App Engine does not know (ZZ: null).
     const backwards = { ...appBeacon, startTime: appBeacon.endTime, endTime: appBeacon.startTime };
-    await http.post('/events/telemetry').set('Content-Type', 'text/plain;charset=UTF-8').set('X-Appengine-Country', 'ZZ').send(JSON.stringify(backwards)).expect(204);
+    await http
+      .post('/events/telemetry')
+      .set('Content-Type', 'text/plain;charset=UTF-8')
+      .set('X-Appengine-Country', 'ZZ')
+      .send(JSON.stringify(backwards))
+      .expect(204);
     // 22:15:03.512 to 23:01:44.004 is 2800.492 s; no app.
     await http.post('/events/telemetry').send(olderAppJson).expect(204);
     // A full referrer URL, stored as host and path; no country.
     await http.post('/events/website').set('User-Agent', BROWSER_UA).set('X-Appengine-Country', 'ZZ').send(websitePageview).expect(204);
     // No referrer and no entryPage: direct, and a visit of its own path.
-    await http.post('/events/website').set('User-Agent', BROWSER_UA).set('X-Appengine-Country', 'BR').send({ type: 'pageview', eventName: null, eventCategory: null, path: '/' }).expect(204);
+    await http
+      .post('/events/website')
+      .set('User-Agent', BROWSER_UA)
+      .set('X-Appengine-Country', 'BR')
+      .send({ type: 'pageview', eventName: null, eventCategory: null, path: '/' })
+      .expect(204);
     await http.post('/events/website').set('User-Agent', BROWSER_UA).set('X-Appengine-Country', 'BR').send(websiteDownload).expect(204);
     await t.app.close();
     // A run across midnight UTC would split the rows over two days.
@@ -229,7 +262,13 @@ describe('dashboard views over events sent to the HTTP API', () => {
   it('counts both sessions, times only the one that ends after it starts', async () => {
     expect(await view('app_sessions_daily', 'day')).toEqual([{ day: today, sessions: 2 }]);
     expect(await view('app_session_duration_daily', 'day')).toEqual([
-      { day: today, timed_sessions: 1, total_duration_seconds: 2800.492, avg_duration_seconds: 2800.492, median_duration_seconds: 2800.492 },
+      {
+        day: today,
+        timed_sessions: 1,
+        total_duration_seconds: 2800.492,
+        avg_duration_seconds: 2800.492,
+        median_duration_seconds: 2800.492,
+      },
     ]);
     expect(await view('app_sessions_by_country', 'country')).toEqual([
       { day: today, country: 'FR', sessions: 1 },

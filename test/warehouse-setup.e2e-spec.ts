@@ -9,7 +9,9 @@ import { queryDuckDb, tempDuckDbPath } from './support/app';
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..');
 const GUARD = join(__dirname, 'fake-bigquery/loopback-guard.js');
-const VIEWS = readdirSync(join(ROOT, 'sql/views')).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, ''));
+const VIEWS = readdirSync(join(ROOT, 'sql/views'))
+  .filter((f) => f.endsWith('.sql'))
+  .map((f) => f.replace(/\.sql$/, ''));
 
 /** `npm run warehouse:setup` as the build runs it (dist/ is built by the jest global setup), loopback-guarded. */
 async function setup(env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number }> {
@@ -35,18 +37,22 @@ describe('npm run warehouse:setup (e2e)', () => {
 
     it('creates the dataset in its location, the tables, the views, and adds new nullable columns to an older table', async () => {
       // telemetry as an older sql/ made it: without auth and paid.
-      fake.seedTable(tableRef('telemetry'), [
-        { name: 'installationId', type: 'STRING', mode: 'REQUIRED' },
-        { name: 'startTime', type: 'TIMESTAMP', mode: 'REQUIRED' },
-        { name: 'endTime', type: 'TIMESTAMP', mode: 'REQUIRED' },
-        { name: 'firstSession', type: 'BOOLEAN', mode: 'REQUIRED' },
-        { name: 'version', type: 'STRING', mode: 'REQUIRED' },
-        { name: 'os', type: 'STRING', mode: 'REQUIRED' },
-        { name: 'country', type: 'STRING', mode: 'NULLABLE' },
-        { name: 'environmentsCount', type: 'INTEGER', mode: 'REQUIRED' },
-        { name: 'app', type: 'STRING', mode: 'NULLABLE' },
-        { name: 'receivedAt', type: 'TIMESTAMP', mode: 'REQUIRED' },
-      ], 'EU');
+      fake.seedTable(
+        tableRef('telemetry'),
+        [
+          { name: 'installationId', type: 'STRING', mode: 'REQUIRED' },
+          { name: 'startTime', type: 'TIMESTAMP', mode: 'REQUIRED' },
+          { name: 'endTime', type: 'TIMESTAMP', mode: 'REQUIRED' },
+          { name: 'firstSession', type: 'BOOLEAN', mode: 'REQUIRED' },
+          { name: 'version', type: 'STRING', mode: 'REQUIRED' },
+          { name: 'os', type: 'STRING', mode: 'REQUIRED' },
+          { name: 'country', type: 'STRING', mode: 'NULLABLE' },
+          { name: 'environmentsCount', type: 'INTEGER', mode: 'REQUIRED' },
+          { name: 'app', type: 'STRING', mode: 'NULLABLE' },
+          { name: 'receivedAt', type: 'TIMESTAMP', mode: 'REQUIRED' },
+        ],
+        'EU',
+      );
       const first = await setup(bigQueryEnv(fake, { BIGQUERY_LOCATION: 'EU' }));
       expect(first.stderr).toBe('');
       expect(first.code).toBe(0);
@@ -63,8 +69,14 @@ describe('npm run warehouse:setup (e2e)', () => {
         { name: 'paid', type: 'BOOLEAN', mode: 'NULLABLE' },
       ]);
       expect(fake.table(tableRef('website_events'))!.fields.map((f) => `${f.name} ${f.type} ${f.mode}`)).toEqual([
-        'type STRING REQUIRED', 'eventName STRING NULLABLE', 'eventCategory STRING NULLABLE', 'date TIMESTAMP REQUIRED',
-        'path STRING REQUIRED', 'entryPage STRING REQUIRED', 'referrer STRING REQUIRED', 'country STRING NULLABLE',
+        'type STRING REQUIRED',
+        'eventName STRING NULLABLE',
+        'eventCategory STRING NULLABLE',
+        'date TIMESTAMP REQUIRED',
+        'path STRING REQUIRED',
+        'entryPage STRING REQUIRED',
+        'referrer STRING REQUIRED',
+        'country STRING NULLABLE',
       ]);
       for (const view of VIEWS) expect(fake.table(tableRef(view))?.type).toBe('VIEW');
     });

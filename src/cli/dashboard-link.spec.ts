@@ -3,7 +3,9 @@ import { dashboardLinkUrl, main } from './dashboard-link';
 
 describe('dashboardLinkUrl', () => {
   it('has one BigQuery TABLE data source per view, for the project and dataset', () => {
-    const url = new URL(dashboardLinkUrl({ projectId: 'my-proj-1', dataset: 'analytics', views: ['app_sessions_daily', 'website_entry_pages'] }));
+    const url = new URL(
+      dashboardLinkUrl({ projectId: 'my-proj-1', dataset: 'analytics', views: ['app_sessions_daily', 'website_entry_pages'] }),
+    );
     expect(url.origin + url.pathname).toBe('https://lookerstudio.google.com/reporting/create');
     expect(Object.fromEntries(url.searchParams)).toEqual({
       'r.reportName': 'Analytics (analytics)',

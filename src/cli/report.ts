@@ -104,7 +104,9 @@ function parseDays(argv: readonly string[]): number | string {
   if (i < 0) return 30;
   const raw = argv[i].includes('=') ? argv[i].slice('--days='.length) : argv[i + 1];
   const days = Number(raw);
-  return /^\d+$/.test(raw ?? '') && days >= 1 && days <= 3660 ? days : `--days must be a whole number of days from 1 to 3660, not ${raw ?? 'nothing'}`;
+  return /^\d+$/.test(raw ?? '') && days >= 1 && days <= 3660
+    ? days
+    : `--days must be a whole number of days from 1 to 3660, not ${raw ?? 'nothing'}`;
 }
 
 function describe(config: AppConfig): string {
@@ -123,7 +125,12 @@ export function formatTable(rows: readonly Record<string, unknown>[]): string {
   const numeric = columns.map((_, i) => rows.every((row) => isNumeric(row[columns[i]])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
   const line = (values: string[]) =>
-    '  ' + values.map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd() + '\n';
+    '  ' +
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd() +
+    '\n';
   return line(columns) + line(widths.map((w) => '-'.repeat(w))) + cells.map(line).join('');
 }
 
@@ -137,7 +144,7 @@ function formatValue(value: unknown): string {
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Math.round(value * 100) / 100);
   // BigQuery's client wraps DATE (and big numbers) in objects carrying a string `value`.
   if (typeof value === 'object' && typeof (value as { value?: unknown }).value === 'string') return (value as { value: string }).value;
-  return String(value);
+  return typeof value === 'object' ? JSON.stringify(value) : `${value as string}`;
 }
 
 if (require.main === module) {

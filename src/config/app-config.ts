@@ -10,7 +10,10 @@ export type WarehouseKind = 'duckdb' | 'bigquery';
  * variable so that a validation error names the variable the user must fix.
  */
 class Environment {
-  @Type(() => Number) @IsInt() @Min(1) @Max(65535)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   PORT = 3000;
 
   @IsIn(['duckdb', 'bigquery'])
@@ -19,10 +22,12 @@ class Environment {
   @IsString()
   DUCKDB_PATH = 'data/analytics.duckdb';
 
-  @IsOptional() @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'must be a Google Cloud project id' })
+  @IsOptional()
+  @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'must be a Google Cloud project id' })
   BIGQUERY_PROJECT?: string = undefined;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   GOOGLE_CLOUD_PROJECT?: string = undefined;
 
   @Matches(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, { message: 'must be letters, digits and underscores' })
@@ -31,44 +36,64 @@ class Environment {
   @IsString()
   BIGQUERY_LOCATION = 'US';
 
-  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   BIGQUERY_API_ENDPOINT?: string = undefined;
 
   /** An OAuth access token used instead of Application Default Credentials (one-off runs, tests). */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   BIGQUERY_ACCESS_TOKEN?: string = undefined;
 
   /** Comma list of origins allowed to POST /events/website from a browser. */
   @IsString()
   CORS_ORIGINS = '';
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(10000)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
   BATCH_SIZE = 500;
 
-  @Type(() => Number) @IsInt() @Min(10) @Max(600000)
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(600000)
   FLUSH_INTERVAL_MS = 5000;
 
   /** Per table: rows waiting for the warehouse beyond this are dropped (and counted). */
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   MAX_BUFFERED_EVENTS = 20000;
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   WRITE_MAX_ATTEMPTS = 8;
 
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   RETRY_BASE_DELAY_MS = 1000;
 
-  @Type(() => Number) @IsInt() @Min(0)
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
   SHUTDOWN_FLUSH_TIMEOUT_MS = 2000;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   NODE_ENV?: string = undefined;
 
   /** Where Application Default Credentials are read from; its project_id is a fallback project. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   GOOGLE_APPLICATION_CREDENTIALS?: string = undefined;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   ADMIN_TOKEN?: string = undefined;
 }
 
@@ -137,7 +162,9 @@ export class AppConfig {
       apiEndpoint: e.BIGQUERY_API_ENDPOINT,
       accessToken: e.BIGQUERY_ACCESS_TOKEN,
     };
-    this.corsOrigins = e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+    this.corsOrigins = e.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
     this.batchSize = e.BATCH_SIZE;
     this.flushIntervalMs = e.FLUSH_INTERVAL_MS;
     this.maxBufferedEvents = e.MAX_BUFFERED_EVENTS;

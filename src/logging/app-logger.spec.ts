@@ -24,7 +24,7 @@ describe('AppLogger', () => {
   it('writes readable text locally', () => {
     const { logger, lines } = capture(false);
     logger.warn({ message: 'Batch write failed', table: 'telemetry', rows: 3 }, 'BatchWriter');
-    expect(lines[0]).toMatch(/^\S+Z WARN    \[BatchWriter\] Batch write failed table=telemetry rows=3\n$/);
+    expect(lines[0]).toMatch(/^\S+Z WARN {4}\[BatchWriter\] Batch write failed table=telemetry rows=3\n$/);
     expect(() => JSON.parse(lines[0])).toThrow();
   });
 });

@@ -65,7 +65,7 @@ export class AppLogger implements LoggerService {
 /** A log message as one readable line: the text, then its context fields as key=value. */
 export function formatText(message: unknown): string {
   const { message: text, ...fields } = toEntry(message);
-  const extras = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  const extras = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v as string)}`);
   return [text, ...extras].join(' ');
 }
 

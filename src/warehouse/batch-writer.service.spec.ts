@@ -18,11 +18,11 @@ class ScriptedWarehouse implements Warehouse {
   latencyMs = 0;
 
   async prepare(): Promise<void> {}
-  async applySchema(): Promise<string[]> {
-    return [];
+  applySchema(): Promise<string[]> {
+    return Promise.resolve([]);
   }
-  async query(): Promise<Record<string, unknown>[]> {
-    return [];
+  query(): Promise<Record<string, unknown>[]> {
+    return Promise.resolve([]);
   }
   async close(): Promise<void> {}
 
@@ -45,7 +45,7 @@ function setup(env: Record<string, string> = {}) {
   const config = AppConfig.fromEnv({ FLUSH_INTERVAL_MS: '20', RETRY_BASE_DELAY_MS: '10', ...env });
   const warehouse = new ScriptedWarehouse();
   const stats = new IngestStats();
-  const writer = new BatchWriter(async () => warehouse, SqlCatalog.load(), config, stats);
+  const writer = new BatchWriter(() => Promise.resolve(warehouse), SqlCatalog.load(), config, stats);
   return { warehouse, stats, writer };
 }
 

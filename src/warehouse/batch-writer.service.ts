@@ -1,6 +1,20 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { bufferTime, catchError, concatMap, defer, EMPTY, filter, finalize, Observable, retry, Subject, tap, throwError, timer } from 'rxjs';
+import {
+  bufferTime,
+  catchError,
+  concatMap,
+  defer,
+  EMPTY,
+  filter,
+  finalize,
+  Observable,
+  retry,
+  Subject,
+  tap,
+  throwError,
+  timer,
+} from 'rxjs';
 import { AppConfig } from '../config/app-config';
 import { IngestStats } from '../stats/ingest-stats';
 import { Row, SqlCatalog, TABLE_NAMES, TableName } from './sql-catalog';
@@ -124,9 +138,7 @@ export class BatchWriter implements OnApplicationShutdown {
         // Batches that close while a write is in flight (a slow or rate-limited warehouse) are
         // merged into the next INSERT, up to BATCH_SIZE rows: fewer statements when they count most.
         tap((rows) => queue.backlog.push(...rows)),
-        concatMap(() =>
-          queue.backlog.length > 0 ? this.writeBatch(table, queue, queue.backlog.splice(0, this.config.batchSize)) : EMPTY,
-        ),
+        concatMap(() => (queue.backlog.length > 0 ? this.writeBatch(table, queue, queue.backlog.splice(0, this.config.batchSize)) : EMPTY)),
       )
       .subscribe({ complete: resolveDrained });
     return queue;

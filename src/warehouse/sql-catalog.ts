@@ -84,7 +84,9 @@ export function parseTable(fileName: string, sql: string): TableDef {
 
 function listSql(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
   } catch {
     return [];
   }

@@ -23,7 +23,10 @@ export async function createWarehouse(config: AppConfig, catalog: SqlCatalog): P
     { provide: SqlCatalog, useFactory: () => SqlCatalog.load() },
     {
       provide: WAREHOUSE_LOADER,
-      useFactory: (config: AppConfig, catalog: SqlCatalog): WarehouseLoader => () => createWarehouse(config, catalog),
+      useFactory:
+        (config: AppConfig, catalog: SqlCatalog): WarehouseLoader =>
+        () =>
+          createWarehouse(config, catalog),
       inject: [AppConfig, SqlCatalog],
     },
     BatchWriter,

@@ -352,7 +352,9 @@ export class FakeBigQuery {
   }
 
   private execute(project: string, sql: string, params: any[]): Outcome {
-    const insert = /^\s*INSERT\s+INTO\s+`([^`]+)`\s*\(([^)]*)\)\s*SELECT\s+([\s\S]+?)\s+FROM\s+UNNEST\(@(\w+)\)\s+AS\s+(\w+)\s*$/i.exec(sql);
+    const insert = /^\s*INSERT\s+INTO\s+`([^`]+)`\s*\(([^)]*)\)\s*SELECT\s+([\s\S]+?)\s+FROM\s+UNNEST\(@(\w+)\)\s+AS\s+(\w+)\s*$/i.exec(
+      sql,
+    );
     if (insert) return this.executeInsert(insert, params);
     const create = /^\s*(?:--[^\n]*\n\s*)*CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+`([^`]+)`\s*\(([\s\S]*?)\n\)/i.exec(sql);
     if (create) return this.executeCreateTable(project, create[1], create[2]);
@@ -377,13 +379,21 @@ export class FakeBigQuery {
       return unquote(m[1]);
     });
     if (selected.length !== columns.length) {
-      throw new BigQueryError(400, 'invalidQuery', `Inserted row has wrong column count; Has ${selected.length}, expected ${columns.length}`);
+      throw new BigQueryError(
+        400,
+        'invalidQuery',
+        `Inserted row has wrong column count; Has ${selected.length}, expected ${columns.length}`,
+      );
     }
     const param = params.find((p) => p.name === paramName);
     if (!param) throw new BigQueryError(400, 'invalidQuery', `Query parameter '${paramName}' not found`);
     const type = param.parameterType;
     if (type?.type !== 'ARRAY' || type.arrayType?.type !== 'STRUCT') {
-      throw new BigQueryError(400, 'invalidQuery', `Values referenced in UNNEST must be arrays. UNNEST contains expression of type ${type?.type}`);
+      throw new BigQueryError(
+        400,
+        'invalidQuery',
+        `Values referenced in UNNEST must be arrays. UNNEST contains expression of type ${type?.type}`,
+      );
     }
     const structTypes: { name: string; type: { type: string } }[] = type.arrayType.structTypes;
     const decoded = (param.parameterValue?.arrayValues ?? []).map((item: any) => decodeStruct(item, structTypes));
@@ -437,7 +447,14 @@ export class FakeBigQuery {
     for (const used of query.matchAll(/`([^`]+)`/g)) this.tableOrThrow(used[1]);
     const existing = this.tables.get(ref);
     if (existing && existing.type !== 'VIEW') throw new BigQueryError(400, 'invalidQuery', `${ref} is a table`);
-    this.tables.set(ref, { ref, type: 'VIEW', fields: [], rows: [], view: { query, useLegacySql: false }, etag: (existing?.etag ?? 0) + 1 });
+    this.tables.set(ref, {
+      ref,
+      type: 'VIEW',
+      fields: [],
+      rows: [],
+      view: { query, useLegacySql: false },
+      etag: (existing?.etag ?? 0) + 1,
+    });
     return { statementType: 'CREATE_VIEW' };
   }
 
@@ -509,7 +526,8 @@ function decodeStruct(item: any, structTypes: { name: string; type: { type: stri
 function decodeScalar(value: unknown, type: string, name: string): unknown {
   // An absent or empty value is NULL, as in BigQuery (hence the client's ISO-string TIMESTAMP trap).
   if (value === undefined || value === null || (value === '' && type !== 'STRING')) return null;
-  const bad = () => new BigQueryError(400, 'invalidQuery', `Invalid ${type} value for query parameter field ${name}: ${JSON.stringify(value)}`);
+  const bad = () =>
+    new BigQueryError(400, 'invalidQuery', `Invalid ${type} value for query parameter field ${name}: ${JSON.stringify(value)}`);
   switch (canonical(type)) {
     case 'STRING':
       if (typeof value !== 'string') throw bad();

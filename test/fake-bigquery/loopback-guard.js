@@ -27,7 +27,8 @@ if (!net.Socket.prototype.__loopbackGuard) {
   net.Socket.prototype.connect = function guardedConnect(...args) {
     const first = Array.isArray(args[0]) ? args[0][0] : args[0];
     // A unix socket or named pipe (options.path) is local by definition.
-    const host = typeof first === 'object' && first !== null ? (first.path ? undefined : (first.host ?? 'localhost')) : (args[1] ?? 'localhost');
+    const host =
+      typeof first === 'object' && first !== null ? (first.path ? undefined : (first.host ?? 'localhost')) : (args[1] ?? 'localhost');
     if (!isAllowed(host)) {
       record('connect', host);
       const error = Object.assign(new Error(`loopback-guard: connection to ${host} blocked`), { code: 'ECONNREFUSED' });

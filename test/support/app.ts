@@ -58,7 +58,7 @@ export async function queryDuckDb(path: string, sql: string): Promise<Record<str
   try {
     await connection.run("SET schema = 'analytics'");
     const reader = await connection.runAndReadAll(sql);
-    return reader.getRowObjectsJS() as Record<string, unknown>[];
+    return reader.getRowObjectsJS();
   } finally {
     connection.closeSync();
     instance.closeSync();

@@ -18,12 +18,31 @@ const D = '2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e';
 const E = '3c4d5e6f-7a8b-4c9d-0e1f-2a3b4c5d6e7f';
 
 function session(
-  installationId: string, day: string, start: string, end: string, firstSession: boolean, version: string,
-  os: string, country: string | null, environmentsCount: number, app: string | null, received: string,
+  installationId: string,
+  day: string,
+  start: string,
+  end: string,
+  firstSession: boolean,
+  version: string,
+  os: string,
+  country: string | null,
+  environmentsCount: number,
+  app: string | null,
+  received: string,
 ): Row {
   return {
-    installationId, startTime: at(day, start), endTime: at(day, end), firstSession, version, os, country,
-    environmentsCount, app, auth: null, paid: null, receivedAt: at(day, received),
+    installationId,
+    startTime: at(day, start),
+    endTime: at(day, end),
+    firstSession,
+    version,
+    os,
+    country,
+    environmentsCount,
+    app,
+    auth: null,
+    paid: null,
+    receivedAt: at(day, received),
   };
 }
 
@@ -43,8 +62,15 @@ export const TELEMETRY: Row[] = [
 ];
 
 function hit(
-  day: string, time: string, type: 'pageview' | 'event', path: string, entryPage: string, referrer: string,
-  country: string | null, eventName: string | null = null, eventCategory: string | null = null,
+  day: string,
+  time: string,
+  type: 'pageview' | 'event',
+  path: string,
+  entryPage: string,
+  referrer: string,
+  country: string | null,
+  eventName: string | null = null,
+  eventCategory: string | null = null,
 ): Row {
   return { type, eventName, eventCategory, date: at(day, time), path, entryPage, referrer, country };
 }

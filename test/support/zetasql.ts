@@ -73,7 +73,7 @@ export async function startBigQueryAnalyzer(dataset: string, tables: readonly Ta
         try {
           response = await client.analyze({ simpleCatalog, sqlStatement: sql, options: { languageOptions, defaultTimezone: 'UTC' } });
         } catch (error) {
-          throw new Error((error as { details?: string }).details ?? String(error));
+          throw new Error((error as { details?: string }).details ?? String(error), { cause: error });
         }
         return outputColumns(response);
       },

@@ -16,26 +16,35 @@ export class TelemetryDto {
   @IsBoolean()
   firstSession: boolean;
 
-  @IsString() @Length(1, 64)
+  @IsString()
+  @Length(1, 64)
   version: string;
 
   /** darwin, win32, linux, unknown today; new values are accepted. */
-  @IsString() @Length(1, 32)
+  @IsString()
+  @Length(1, 32)
   os: string;
 
-  @IsInt() @Min(0) @Max(1_000_000)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
   environmentsCount: number;
 
   /** Older clients send it, newer ones don't; the server then uses X-Appengine-Country. */
-  @IsOptional() @NormalizeCountry() @IsISO31661Alpha2()
+  @IsOptional()
+  @NormalizeCountry()
+  @IsISO31661Alpha2()
   country?: string | null;
 
-  @IsOptional() @IsIn(['desktop', 'web'])
+  @IsOptional()
+  @IsIn(['desktop', 'web'])
   app?: 'desktop' | 'web' | null;
 
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   auth?: boolean | null;
 
-  @IsOptional() @IsBoolean()
+  @IsOptional()
+  @IsBoolean()
   paid?: boolean | null;
 }

@@ -1,4 +1,4 @@
-import { BigQuery, BigQueryOptions, Job, TableField } from '@google-cloud/bigquery';
+import { BigQuery, BigQueryOptions, Job, TableField, TableMetadata } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import { AppConfig } from '../../config/app-config';
 import { Column, ColumnType, renderSql, Row, SqlCatalog, TableDef } from '../sql-catalog';
@@ -50,8 +50,9 @@ export class BigQueryWarehouse implements Warehouse {
   ) {}
 
   /** No network here: the client authenticates on its first request. */
-  async prepare(): Promise<void> {
+  prepare(): Promise<void> {
     this.bigquery();
+    return Promise.resolve();
   }
 
   async insert(table: TableDef, rows: readonly Row[], batchId: string): Promise<void> {
@@ -107,13 +108,15 @@ export class BigQueryWarehouse implements Warehouse {
         done.push(`created table ${datasetRef}.${def.name}`);
         continue;
       }
-      const [metadata] = await table.getMetadata();
+      const [metadata] = (await table.getMetadata()) as [TableMetadata, unknown];
       const fields: TableField[] = metadata.schema?.fields ?? [];
       const missing = def.columns.filter((c) => !fields.some((f) => f.name?.toLowerCase() === c.name.toLowerCase()));
       if (missing.length === 0) continue;
       const required = missing.find((c) => !c.nullable);
       if (required) {
-        throw new Error(`${datasetRef}.${def.name} exists without ${required.name}: BigQuery only adds nullable columns, drop NOT NULL in sql/`);
+        throw new Error(
+          `${datasetRef}.${def.name} exists without ${required.name}: BigQuery only adds nullable columns, drop NOT NULL in sql/`,
+        );
       }
       const added = missing.map((c) => ({ name: c.name, type: SCHEMA_TYPES[c.type], mode: 'NULLABLE' }));
       // The etag makes a concurrent schema change fail instead of being overwritten.
@@ -124,7 +127,7 @@ export class BigQueryWarehouse implements Warehouse {
       const sql = renderSql(view.sql, datasetRef);
       const [exists] = await dataset.table(view.name).exists();
       if (exists) {
-        const [metadata] = await dataset.table(view.name).getMetadata();
+        const [metadata] = (await dataset.table(view.name).getMetadata()) as [TableMetadata, unknown];
         if (sameQuery(metadata.view?.query, viewQuery(sql))) continue;
       }
       await this.run(sql);
@@ -140,8 +143,9 @@ export class BigQueryWarehouse implements Warehouse {
     );
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.client = undefined;
+    return Promise.resolve();
   }
 
   private bigquery(): BigQuery {
@@ -185,7 +189,7 @@ export class BigQueryWarehouse implements Warehouse {
     for (;;) {
       let metadata: { status?: { state?: string; errorResult?: { reason?: string; message?: string } } };
       try {
-        [metadata] = await job.getMetadata();
+        [metadata] = (await job.getMetadata()) as [typeof metadata, unknown];
       } catch (error) {
         throw writeError(error, 'jobs.get');
       }
@@ -194,7 +198,11 @@ export class BigQueryWarehouse implements Warehouse {
         if (!status.errorResult) return;
         this.rememberFailure(batchId);
         const reason = status.errorResult.reason ?? 'jobFailed';
-        throw new WarehouseWriteError(`job ${job.id} failed: ${status.errorResult.message ?? reason}`, reason, RETRYABLE_REASONS.has(reason));
+        throw new WarehouseWriteError(
+          `job ${job.id} failed: ${status.errorResult.message ?? reason}`,
+          reason,
+          RETRYABLE_REASONS.has(reason),
+        );
       }
       if (Date.now() + delay > deadline) {
         throw new WarehouseWriteError(`job ${job.id} still ${status.state} after ${JOB_WAIT_MS} ms`, 'jobStillRunning', true);
@@ -222,7 +230,7 @@ function toParam(value: Row[string] | undefined, column: Column): unknown {
 /** Result wrappers (BigQueryTimestamp, BigQueryDate, ...) as plain JS values. */
 function fromResult(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || value instanceof Date || !('value' in value)) return value;
-  const inner = (value as { value: unknown }).value;
+  const inner = value.value;
   return value.constructor?.name === 'BigQueryTimestamp' ? new Date(String(inner)) : inner;
 }
 
@@ -250,7 +258,10 @@ export function writeError(error: unknown, call: string): WarehouseWriteError {
 
 /** The query of a CREATE [OR REPLACE] VIEW statement, as BigQuery stores it in the view's definition. */
 export function viewQuery(ddl: string): string | undefined {
-  const match = /CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?`[^`]+`(?:\s*\([^)]*\))?(?:\s*OPTIONS\s*\((?:[^()']|'[^']*')*\))?\s+AS\s+([\s\S]+?)\s*;?\s*$/i.exec(ddl);
+  const match =
+    /CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?`[^`]+`(?:\s*\([^)]*\))?(?:\s*OPTIONS\s*\((?:[^()']|'[^']*')*\))?\s+AS\s+([\s\S]+?)\s*;?\s*$/i.exec(
+      ddl,
+    );
   return match?.[1];
 }
 

@@ -116,8 +116,7 @@ describe('the rewritten SQL on DuckDB gives what BigQuery gives', () => {
   });
 
   it('APPROX_QUANTILES(x, 2)[OFFSET(1)]: the middle input value, NULLs ignored, NULL when empty', async () => {
-    const median = async (values: string) =>
-      value(`(SELECT APPROX_QUANTILES(x, 2)[OFFSET(1)] FROM (SELECT UNNEST([${values}]) AS x))`);
+    const median = async (values: string) => value(`(SELECT APPROX_QUANTILES(x, 2)[OFFSET(1)] FROM (SELECT UNNEST([${values}]) AS x))`);
     expect(await median('7, 1, 100, NULL, 3, 5')).toBe(5);
     expect(await median('CAST(NULL AS BIGINT)')).toBeNull();
   });

@@ -37,7 +37,12 @@ export function toDuckDb(sql: string): string {
   let out = sql.replace(/\{\{dataset\}\}\./g, '');
   for (const clause of BIGQUERY_ONLY_CLAUSES) out = out.replace(clause, '');
   // `dataset.table` is one quoted path in BigQuery, two quoted names in DuckDB.
-  out = out.replace(/`([^`]+)`/g, (_, path: string) => path.split('.').map((part) => `"${part}"`).join('.'));
+  out = out.replace(/`([^`]+)`/g, (_, path: string) =>
+    path
+      .split('.')
+      .map((part) => `"${part}"`)
+      .join('.'),
+  );
   for (const [pattern, name] of TYPE_NAMES) out = out.replace(pattern, name);
   out = rewriteCalls(out, 'APPROX_QUANTILES', (args, rest) => {
     // BigQuery's median idiom APPROX_QUANTILES(x, n)[OFFSET(k)]: the k/n quantile, taken (as
@@ -48,7 +53,8 @@ export function toDuckDb(sql: string): string {
   });
   out = rewriteCalls(out, 'TIMESTAMP_DIFF', (args) => {
     const part = args[2]?.trim().toUpperCase();
-    if (args.length !== 3 || !(part in MICROSECONDS)) throw new Error(`toDuckDb: TIMESTAMP_DIFF with date part ${args[2]} is not supported`);
+    if (args.length !== 3 || !(part in MICROSECONDS))
+      throw new Error(`toDuckDb: TIMESTAMP_DIFF with date part ${args[2]} is not supported`);
     return { call: `bq_timestamp_diff(${args[0]}, ${args[1].trim()}, ${MICROSECONDS[part]})`, consumed: 0 };
   });
   // BigQuery arrays are 0-based, DuckDB lists 1-based; both give NULL past the end here.
@@ -69,11 +75,7 @@ export const DUCKDB_MACROS: readonly string[] = [
  * `replace` returns; `rest` is the text after the closing parenthesis, of which the
  * replacement may consume a prefix (e.g. a following [OFFSET(1)]).
  */
-function rewriteCalls(
-  sql: string,
-  name: string,
-  replace: (args: string[], rest: string) => { call: string; consumed: number },
-): string {
+function rewriteCalls(sql: string, name: string, replace: (args: string[], rest: string) => { call: string; consumed: number }): string {
   const start = new RegExp(`(?<![\\w.])${name}\\s*\\(`, 'gi');
   let out = '';
   let from = 0;

@@ -61,7 +61,7 @@ export class DuckDbWarehouse implements Warehouse {
           continue;
         }
         for (const column of table.columns.filter((c) => !existing.includes(c.name))) {
-          await db.run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${DUCKDB_TYPES[column.type]}`);
+          await db.run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${DUCKDB_TYPES[column.type].toString()}`);
           done.push(`added column ${schema}.${table.name}.${column.name}`);
         }
       }
@@ -81,12 +81,8 @@ export class DuckDbWarehouse implements Warehouse {
 
   insert(table: TableDef, rows: readonly Row[]): Promise<void> {
     const columns = table.columns;
-    const placeholders = rows.map(
-      (_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`,
-    );
-    const sql =
-      `INSERT INTO "${table.name}" (${columns.map((c) => `"${c.name}"`).join(', ')}) ` +
-      `VALUES ${placeholders.join(', ')}`;
+    const placeholders = rows.map((_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
+    const sql = `INSERT INTO "${table.name}" (${columns.map((c) => `"${c.name}"`).join(', ')}) ` + `VALUES ${placeholders.join(', ')}`;
     return this.serialized(async (db) => {
       const values = rows.flatMap((row) => columns.map((c) => toDuckDbValue(row[c.name] ?? null, c.type)));
       const types = rows.flatMap(() => columns.map((c) => DUCKDB_TYPES[c.type]));
@@ -112,11 +108,10 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   private async viewFingerprints(db: DuckDBConnection): Promise<Map<string, string>> {
-    const reader = await db.runAndReadAll(
-      'SELECT view_name, comment FROM duckdb_views() WHERE NOT internal AND schema_name = $1',
-      [this.config.dataset],
-    );
-    return new Map(reader.getRowObjectsJS().map((r) => [String(r.view_name), String(r.comment ?? '')]));
+    const reader = await db.runAndReadAll('SELECT view_name, comment FROM duckdb_views() WHERE NOT internal AND schema_name = $1', [
+      this.config.dataset,
+    ]);
+    return new Map(reader.getRowObjectsJS().map((r) => [r.view_name as string, (r.comment as string | null) ?? '']));
   }
 
   private async columnsOf(db: DuckDBConnection, table: string): Promise<string[]> {
@@ -124,7 +119,7 @@ export class DuckDbWarehouse implements Warehouse {
       'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
       [this.config.dataset, table],
     );
-    return reader.getRowObjectsJS().map((r) => String(r.column_name));
+    return reader.getRowObjectsJS().map((r) => r.column_name as string);
   }
 
   private serialized<T>(work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
