@@ -8,7 +8,9 @@ import { AddressInfo } from 'node:net';
  * CREATE OR REPLACE VIEW, and SELECT * FROM a table), enforces BigQuery's per-table DML rate
  * limit, and can inject faults. It is not a SQL engine.
  *
- * What it does as BigQuery documents it (see test/fake-bigquery/README.md for the sources):
+ * What it does as BigQuery documents it (pages: "Quotas and limits", "Transform data with data
+ * manipulation language (DML)", "Error messages", "Troubleshoot quota and limit errors", "GoogleSQL
+ * data types"; fake-bigquery.e2e-spec.ts proves each through the real client):
  * - always: the 10 MB request limit (HTTP 400 "Request payload size exceeds the limit"), the
  *   TIMESTAMP range 0001-01-01..9999-12-31 UTC (a value outside fails the whole statement,
  *   invalidQuery), DML statements all or nothing, statistics.query.numDmlAffectedRows;
@@ -184,6 +186,7 @@ export class FakeBigQuery {
   private readonly held = new Map<Route, (() => void)[]>();
   private readonly holding = new Set<Route>();
   private readonly answered: { route: Route; resolve: (seen: SeenRequest) => void }[] = [];
+  private readonly arrivals: { route: Route; resolve: () => void }[] = [];
   private server?: Server;
   private failNextJob?: string;
 
@@ -217,8 +220,8 @@ export class FakeBigQuery {
     return new Promise((resolve) => this.answered.push({ route, resolve }));
   }
 
-  /** Requests on a route wait (recorded, not answered) until release() is called. */
-  hold(route: Route): { release: () => void; waiting: () => number } {
+  /** Requests on a route wait (recorded, not answered) until release(); arrived() resolves when one is waiting. */
+  hold(route: Route): { release: () => void; waiting: () => number; arrived: () => Promise<void> } {
     this.holding.add(route);
     return {
       release: () => {
@@ -228,6 +231,8 @@ export class FakeBigQuery {
         for (const go of waiting) go();
       },
       waiting: () => this.held.get(route)?.length ?? 0,
+      arrived: () =>
+        (this.held.get(route)?.length ?? 0) > 0 ? Promise.resolve() : new Promise((resolve) => this.arrivals.push({ route, resolve })),
     };
   }
 
@@ -294,7 +299,9 @@ export class FakeBigQuery {
     this.requests.push(seen);
 
     if (this.holding.has(route)) {
-      await new Promise<void>((resolve) => this.held.set(route, [...(this.held.get(route) ?? []), resolve]));
+      const released = new Promise<void>((resolve) => this.held.set(route, [...(this.held.get(route) ?? []), resolve]));
+      for (let i = this.arrivals.length - 1; i >= 0; i--) if (this.arrivals[i].route === route) this.arrivals.splice(i, 1)[0].resolve();
+      await released;
     }
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
 
@@ -424,7 +431,7 @@ export class FakeBigQuery {
       status: { state: 'DONE' },
       statistics: { creationTime: String(now) },
     };
-    const job: JobState = { resource, state: 'RUNNING', doneAt: now, gets: 0 };
+    const job: JobState = { resource, state: 'RUNNING', doneAt: now, gets: 0, table: insertTarget };
     const fail = (error: BigQueryError) => {
       const item = { reason: error.reason, message: error.message, domain: 'global' };
       resource.status = { state: 'DONE', errorResult: item, errors: [item] };
@@ -478,7 +485,6 @@ export class FakeBigQuery {
         submitted.push(now);
         if (queueing) {
           const { RUNNING, PENDING } = this.insertJobs(insertTarget);
-          job.table = insertTarget;
           if (RUNNING < MAX_RUNNING_INSERTS) run();
           else if (PENDING < MAX_PENDING_INSERTS) {
             this.counters.queued++;
