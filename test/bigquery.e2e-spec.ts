@@ -7,9 +7,9 @@ import { IngestStats } from '../src/stats/ingest-stats';
 import { BatchWriter } from '../src/warehouse/batch-writer.service';
 import { SqlCatalog } from '../src/warehouse/sql-catalog';
 import { createWarehouse } from '../src/warehouse/warehouse.module';
-import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
+import { DML_WINDOW_MS, FakeBigQuery } from './fake-bigquery/fake-bigquery';
 import { ACCESS_TOKEN, bigQueryEnv, tableRef } from './fake-bigquery/env';
-import { sleep, startApp, waitFor } from './support/app';
+import { startApp, waitFor } from './support/app';
 import { appBeacon, BROWSER_UA, olderAppJson, websiteDownload, websitePageview } from './support/payloads';
 
 async function freshFake(): Promise<FakeBigQuery> {
@@ -40,7 +40,12 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
 
     beforeAll(async () => {
       fake = await track();
-      fake.jobRunMs = 150; // jobs report RUNNING at first, so the adapter has to poll
+      // Jobs report RUNNING until the adapter has polled once, so it has to poll: the fake's clock
+      // stands still until the first jobs.get has been answered, then jumps past the run time.
+      fake.jobRunMs = 150;
+      const frozen = Date.now();
+      fake.now = () => frozen;
+      void fake.nextAnswer('jobs.get').then(() => (fake.now = () => Date.now() + 1000));
       const t = await startApp(bigQueryEnv(fake));
       const http = request(t.app.getHttpServer());
       before = new Date();
@@ -169,31 +174,36 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
   });
 
   describe('limits and faults', () => {
-    it('lands a burst of 2,000 events in about 10 seconds completely, through 403 rate limits, without duplicates', async () => {
+    it('lands a burst of 2,000 events within one rate-limit window completely, through 403 rate limits, without duplicates', async () => {
       const fake = await track();
-      // Batches of 50 close every ~250 ms at 200 events/s: ~40 INSERTs in 10 s against a limit of 25.
+      // The whole burst arrives within one 10 s window of the fake's clock, which stands still
+      // until BigQuery has refused at least one INSERT: 2,000 rows in batches of at most 50 need
+      // 40 INSERTs against a limit of 25, so the refusal is certain on any machine. Then the
+      // clock moves on, one window later, at real speed.
+      const frozen = Date.now();
+      fake.now = () => frozen;
       const t = await startApp(
         bigQueryEnv(fake, { BATCH_SIZE: '50', FLUSH_INTERVAL_MS: '1000', RETRY_BASE_DELAY_MS: '200', WRITE_MAX_ATTEMPTS: '12' }),
       );
       const http = request(t.app.getHttpServer());
-      for (let second = 0; second < 10; second++) {
-        const started = Date.now();
+      for (let wave = 0; wave < 10; wave++) {
         await Promise.all(
           Array.from({ length: 200 }, (_, i) =>
             http
               .post('/events/website')
-              .send({ ...websitePageview, path: `/burst/${second * 200 + i}` })
+              .send({ ...websitePageview, path: `/burst/${wave * 200 + i}` })
               .expect(204),
           ),
         );
-        await sleep(Math.max(0, 1000 - (Date.now() - started)));
       }
+      expect(await waitFor(() => fake.counters.dmlRateLimited > 0, 60_000)).toBe(true);
+      const thawed = Date.now();
+      fake.now = () => frozen + DML_WINDOW_MS + (Date.now() - thawed);
       const writer = t.app.get(BatchWriter);
-      expect(await waitFor(() => writer.pending('website_events') === 0, 40_000)).toBe(true);
+      expect(await waitFor(() => writer.pending('website_events') === 0, 60_000)).toBe(true);
       const stats = t.app.get(IngestStats).snapshot().website_events;
       await t.app.close();
 
-      expect(fake.counters.dmlRateLimited).toBeGreaterThan(0);
       expect(
         t.logs.matching(
           'warn',
@@ -204,7 +214,7 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       const paths = fake.rows(tableRef('website_events')).map((r) => r.path);
       expect(paths).toHaveLength(2000);
       expect(duplicates(paths)).toBe(0);
-    }, 60_000);
+    }, 150_000);
 
     it('loses and duplicates nothing through 503s and lost responses', async () => {
       const fake = await track();
@@ -266,11 +276,17 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       );
       const http = request(t.app.getHttpServer());
       const writer = t.app.get(BatchWriter);
+      // BigQuery holds its answers until all 300 events are in: the first batch stays in flight,
+      // so exactly 100 rows wait and 200 are refused at the door, however fast the machine is.
+      const gate = fake.hold('jobs.insert');
       for (let i = 0; i < 300; i++) {
         await http.post('/events/website').send(websitePageview).expect(204);
         expect(writer.pending('website_events')).toBeLessThanOrEqual(100);
       }
-      expect(await waitFor(() => writer.pending('website_events') === 0, 20_000)).toBe(true);
+      expect(writer.pending('website_events')).toBe(100);
+      expect(t.app.get(IngestStats).snapshot().website_events.dropped).toBe(200);
+      gate.release();
+      expect(await waitFor(() => writer.pending('website_events') === 0, 30_000)).toBe(true);
       const stats = t.app.get(IngestStats).snapshot().website_events;
       await t.app.close();
       expect(stats).toMatchObject({ accepted: 300, written: 0, dropped: 300 });
@@ -287,7 +303,7 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
         t.logs.matching('error', /^Batch dropped table=website_events rows=\d+ attempt=3 maxAttempts=3 reason=backendError$/).length,
       ).toBeGreaterThan(0);
       expect(fake.rows(tableRef('website_events'))).toHaveLength(0);
-    }, 30_000);
+    }, 60_000);
 
     it('does not retry a batch BigQuery rejects as invalid', async () => {
       const fake = await track();

@@ -19,9 +19,18 @@ describe('normalizeReferrer', () => {
 
 describe('isReferrer', () => {
   it.each(['direct', 'https://a.example/x', 'http://localhost:3000/'])('accepts %s', (v) => expect(isReferrer(v)).toBe(true));
-  it.each(['Direct', 'example.com', '/relative', 'about:blank', 'not a url', 'mailto:a@b.c'])('rejects %s', (v) =>
-    expect(isReferrer(v)).toBe(false),
-  );
+  it.each([
+    'Direct',
+    'example.com',
+    '/relative',
+    'about:blank',
+    'not a url',
+    'mailto:a@b.c',
+    'javascript://evil.example/%0aalert(1)',
+    'file://host/etc/passwd',
+    'data:text/html,hi',
+    'https://-x.example/',
+  ])('rejects %s', (v) => expect(isReferrer(v)).toBe(false));
 });
 
 describe('stripQuery', () => {

@@ -1,4 +1,8 @@
 export const DIRECT = 'direct';
+/** The most a referrer may hold, in UTF-8 bytes, as sent and again once normalized (percent-encoding expands it). */
+export const REFERRER_MAX_BYTES = 2048;
+/** Schemes that never name a referring page: script, local file and inline content. */
+const REFUSED_SCHEMES = new Set(['javascript:', 'file:', 'data:', 'vbscript:', 'blob:']);
 
 function parseUrl(value: string): URL | null {
   try {
@@ -9,9 +13,15 @@ function parseUrl(value: string): URL | null {
   }
 }
 
-/** A referrer as clients may send it: a full URL with a host, or "direct". */
+/**
+ * A referrer as clients may send it: a full URL with a host, or "direct". Not javascript:,
+ * file:, data: (no browser reports those as document.referrer), and nothing that would be stored
+ * starting with =, +, - or @ (a spreadsheet formula).
+ */
 export function isReferrer(value: string): boolean {
-  return value === DIRECT || parseUrl(value) !== null;
+  if (value === DIRECT) return true;
+  const url = parseUrl(value);
+  return url !== null && !REFUSED_SCHEMES.has(url.protocol) && !/^[=+\-@]/.test(normalizeReferrer(value));
 }
 
 /**

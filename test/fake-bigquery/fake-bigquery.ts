@@ -7,10 +7,41 @@ import { AddressInfo } from 'node:net';
  * app sends (our batched INSERT ... SELECT ... FROM UNNEST(@rows), CREATE TABLE IF NOT EXISTS,
  * CREATE OR REPLACE VIEW, and SELECT * FROM a table), enforces BigQuery's per-table DML rate
  * limit, and can inject faults. It is not a SQL engine.
+ *
+ * What it does as BigQuery documents it (pages: "Quotas and limits", "Transform data with data
+ * manipulation language (DML)", "Error messages", "Troubleshoot quota and limit errors", "GoogleSQL
+ * data types"; fake-bigquery.e2e-spec.ts proves each through the real client):
+ * - always: the 10 MB request limit (HTTP 400 "Request payload size exceeds the limit"), the
+ *   TIMESTAMP range 0001-01-01..9999-12-31 UTC (a value outside fails the whole statement,
+ *   invalidQuery), DML statements all or nothing, statistics.query.numDmlAffectedRows;
+ * - switched on per test: the DML rate limit reported as a failed job (`dmlRateLimitAs`),
+ *   PENDING INSERT jobs past a daily count (`queueInsertsAfter`), a value that fails a whole
+ *   statement (`badValue`), a wrong affected-row count (`reportAffectedRows`), a 404 on
+ *   jobs.get just after creation (`jobsGetNotFoundFirst`), and 5xx / lost answers (`inject`).
  */
 
 export const DML_LIMIT = 25;
 export const DML_WINDOW_MS = 10_000;
+/** "Maximum request size: 10 MB" (Quotas and limits, query jobs). */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+/** "the first 1500 INSERT statements run immediately" in any 24 hours, per table (DML page). */
+export const DOCUMENTED_INSERTS_PER_DAY = 1_500;
+/** "the concurrency of INSERT statements that write to a table is limited to 10" (DML page). */
+export const MAX_RUNNING_INSERTS = 10;
+/** "Up to 100 INSERT statements can be queued against a table at any given time" (DML page). */
+export const MAX_PENDING_INSERTS = 100;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** TIMESTAMP range, in ms: 0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999 UTC. */
+export const MIN_TIMESTAMP_MS = new Date('0001-01-01T00:00:00Z').getTime();
+export const MAX_TIMESTAMP_MS = new Date('9999-12-31T23:59:59.999Z').getTime();
+
+/**
+ * How the per-table DML rate limit is reported:
+ * 'http403': jobs.insert answers 403 rateLimitExceeded (no job is created);
+ * 'jobRateLimitExceeded': the job is created, then finishes failed with reason jobRateLimitExceeded;
+ * 'failedJob': the job is created, then finishes failed with reason rateLimitExceeded.
+ */
+export type DmlRateLimitReport = 'http403' | 'jobRateLimitExceeded' | 'failedJob';
 
 export type Route =
   | 'jobs.insert'
@@ -69,7 +100,7 @@ interface JobResource {
   id: string;
   jobReference: { projectId: string; jobId: string; location: string };
   configuration: unknown;
-  status: { state: 'RUNNING' | 'DONE'; errorResult?: ApiErrorItem; errors?: ApiErrorItem[] };
+  status: { state: 'PENDING' | 'RUNNING' | 'DONE'; errorResult?: ApiErrorItem; errors?: ApiErrorItem[] };
   statistics: { creationTime: string; query?: { numDmlAffectedRows?: string; statementType?: string } };
 }
 
@@ -89,6 +120,18 @@ class BigQueryError extends Error {
   }
 }
 
+interface JobState {
+  resource: JobResource;
+  outcome?: Outcome;
+  state: 'PENDING' | 'RUNNING' | 'DONE';
+  /** When a RUNNING job reports DONE (fake clock). */
+  doneAt: number;
+  /** INSERT target of a queued job, and the work it does when it leaves the queue. */
+  table?: string;
+  start?: () => void;
+  gets: number;
+}
+
 interface Outcome {
   schema?: { fields: Field[] };
   rows?: Record<string, unknown>[];
@@ -101,16 +144,49 @@ const canonical = (type: string) => TYPE_ALIASES[type.toUpperCase()] ?? type.toU
 
 export class FakeBigQuery {
   readonly requests: SeenRequest[] = [];
-  readonly counters = { dmlRateLimited: 0, conflicts: 0, injected: 0, lost: 0, insertsExecuted: 0 };
+  readonly counters = {
+    dmlRateLimited: 0,
+    conflicts: 0,
+    injected: 0,
+    lost: 0,
+    insertsExecuted: 0,
+    tooLarge: 0,
+    queued: 0,
+    queueFull: 0,
+    badStatements: 0,
+    notFoundAfterInsert: 0,
+  };
   /** Added before each answer. */
   latencyMs = 0;
-  /** How long a new job reports RUNNING before DONE (its effect is applied at once). */
+  /** How long a started job reports RUNNING before DONE, on the fake's clock (its effect is applied when it starts). */
   jobRunMs = 0;
+  /** The fake's clock (ms): the DML window, the daily INSERT count and job run times use it. A test may drive it. */
+  now: () => number = () => Date.now();
+  /** How the DML rate limit is reported (default: HTTP 403, as before). */
+  dmlRateLimitAs: DmlRateLimitReport = 'http403';
+  /**
+   * INSERTs per table and 24 hours that run at once; past it INSERT jobs are queued (PENDING),
+   * 10 run per table, 100 wait, and more fail. Off by default; BigQuery's number is
+   * DOCUMENTED_INSERTS_PER_DAY, and 0 starts a test in that regime.
+   */
+  queueInsertsAfter = Infinity;
+  /** A value BigQuery would refuse: one such value fails the whole statement (invalidQuery). Off by default. */
+  badValue?: (column: string, value: unknown) => boolean;
+  /** What a finished INSERT reports as numDmlAffectedRows, given the rows it inserted (default: the truth). */
+  reportAffectedRows: (inserted: number) => number = (n) => n;
+  /** jobs.get answers 404 for the first n polls of each job, as it can just after creation. Off (0) by default. */
+  jobsGetNotFoundFirst = 0;
   private faults: (Fault & { seen: number; applied: number })[] = [];
   private readonly datasets = new Map<string, { location: string }>();
   private readonly tables = new Map<string, TableState>();
-  private readonly jobs = new Map<string, { resource: JobResource; outcome?: Outcome; doneAt: number }>();
+  private readonly jobs = new Map<string, JobState>();
   private readonly dmlTimes = new Map<string, number[]>();
+  /** INSERT statements submitted per table (fake clock), for the daily count. */
+  private readonly insertTimes = new Map<string, number[]>();
+  private readonly held = new Map<Route, (() => void)[]>();
+  private readonly holding = new Set<Route>();
+  private readonly answered: { route: Route; resolve: (seen: SeenRequest) => void }[] = [];
+  private readonly arrivals: { route: Route; resolve: () => void }[] = [];
   private server?: Server;
   private failNextJob?: string;
 
@@ -139,6 +215,40 @@ export class FakeBigQuery {
     this.faults = [];
   }
 
+  /** Resolves when the next request on a route has been answered (or its answer lost). */
+  nextAnswer(route: Route): Promise<SeenRequest> {
+    return new Promise((resolve) => this.answered.push({ route, resolve }));
+  }
+
+  /** Requests on a route wait (recorded, not answered) until release(); arrived() resolves when one is waiting. */
+  hold(route: Route): { release: () => void; waiting: () => number; arrived: () => Promise<void> } {
+    this.holding.add(route);
+    return {
+      release: () => {
+        this.holding.delete(route);
+        const waiting = this.held.get(route) ?? [];
+        this.held.delete(route);
+        for (const go of waiting) go();
+      },
+      waiting: () => this.held.get(route)?.length ?? 0,
+      arrived: () =>
+        (this.held.get(route)?.length ?? 0) > 0 ? Promise.resolve() : new Promise((resolve) => this.arrivals.push({ route, resolve })),
+    };
+  }
+
+  /** State of a job as jobs.get would report it now. */
+  jobState(project: string, jobId: string): string | undefined {
+    this.tick();
+    return this.jobs.get(`${project}:${jobId}`)?.state;
+  }
+
+  /** INSERT jobs per state for a table, e.g. { RUNNING: 10, PENDING: 3 }. */
+  insertJobs(ref: string): Record<'PENDING' | 'RUNNING', number> {
+    this.tick();
+    const jobs = [...this.jobs.values()].filter((j) => j.table === ref);
+    return { PENDING: jobs.filter((j) => j.state === 'PENDING').length, RUNNING: jobs.filter((j) => j.state === 'RUNNING').length };
+  }
+
   /** Rows of a table, e.g. rows('test-project.analytics.telemetry'). */
   rows(ref: string): Record<string, unknown>[] {
     return this.tables.get(ref)?.rows ?? [];
@@ -160,12 +270,11 @@ export class FakeBigQuery {
   }
 
   /** Successful DML jobs per table within the last window, as the rate limit counts them. */
-  dmlInWindow(ref: string, now = Date.now()): number {
+  dmlInWindow(ref: string, now = this.now()): number {
     return (this.dmlTimes.get(ref) ?? []).filter((t) => t > now - DML_WINDOW_MS).length;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://fake');
     const route = routeOf(req.method ?? 'GET', url.pathname);
     const seen: SeenRequest = {
@@ -174,12 +283,35 @@ export class FakeBigQuery {
       route,
       host: req.headers.host,
       authorization: req.headers.authorization,
-      body,
     };
+    try {
+      await this.answer(req, res, url, route, seen);
+    } finally {
+      for (let i = this.answered.length - 1; i >= 0; i--) {
+        if (this.answered[i].route === route) this.answered.splice(i, 1)[0].resolve(seen);
+      }
+    }
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, seen: SeenRequest): Promise<void> {
+    const { json: body, bytes } = await readBody(req);
+    seen.body = body;
     this.requests.push(seen);
 
+    if (this.holding.has(route)) {
+      const released = new Promise<void>((resolve) => this.held.set(route, [...(this.held.get(route) ?? []), resolve]));
+      for (let i = this.arrivals.length - 1; i >= 0; i--) if (this.arrivals[i].route === route) this.arrivals.splice(i, 1)[0].resolve();
+      await released;
+    }
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
 
+    if (bytes > MAX_REQUEST_BYTES) {
+      // Refused in front of the API, before anything runs.
+      this.counters.tooLarge++;
+      seen.status = 400;
+      return sendError(res, new BigQueryError(400, 'badRequest', `Request payload size exceeds the limit: ${MAX_REQUEST_BYTES} bytes.`));
+    }
+    this.tick();
     const fault = this.nextFault(route);
     if (fault?.mode === 'status') {
       this.counters.injected++;
@@ -242,8 +374,14 @@ export class FakeBigQuery {
         return this.patchTable(`${project}.${parts[5]}.${parts[7]}`, body);
       case 'jobs.insert':
         return this.insertJob(project, body);
-      case 'jobs.get':
+      case 'jobs.get': {
+        const job = this.jobs.get(`${project}:${parts[5]}`);
+        if (job && job.gets++ < this.jobsGetNotFoundFirst) {
+          this.counters.notFoundAfterInsert++;
+          throw notFound(`Job ${project}:${job.resource.jobReference.location}.${parts[5]}`);
+        }
         return this.jobOrThrow(project, parts[5]).resource;
+      }
       case 'jobs.query': {
         const jobId = `fake_query_${this.jobs.size + 1}`;
         const job = this.createJob(project, jobId, body.location ?? 'US', { query: body }, body.query, body.queryParameters ?? []);
@@ -284,54 +422,110 @@ export class FakeBigQuery {
 
   private createJob(project: string, jobId: string, location: string, configuration: unknown, sql: string, params: any[]) {
     const insertTarget = /^\s*INSERT\s+INTO\s+`([^`]+)`/i.exec(sql)?.[1];
-    if (insertTarget) {
-      const now = Date.now();
-      const times = (this.dmlTimes.get(insertTarget) ?? []).filter((t) => t > now - DML_WINDOW_MS);
-      this.dmlTimes.set(insertTarget, times);
-      if (times.length >= DML_LIMIT) {
-        this.counters.dmlRateLimited++;
-        throw new BigQueryError(
-          403,
-          'rateLimitExceeded',
-          `Exceeded rate limits: too many table dml insert operations for this table. Table: ${insertTarget}`,
-        );
-      }
-    }
+    const now = this.now();
     const resource: JobResource = {
       kind: 'bigquery#job',
       id: `${project}:${location}.${jobId}`,
       jobReference: { projectId: project, jobId, location },
       configuration,
       status: { state: 'DONE' },
-      statistics: { creationTime: String(Date.now()) },
+      statistics: { creationTime: String(now) },
     };
-    const job: { resource: JobResource; outcome?: Outcome; doneAt: number } = { resource, doneAt: Date.now() + this.jobRunMs };
-    try {
-      if (this.failNextJob) {
-        const reason = this.failNextJob;
-        this.failNextJob = undefined;
-        throw new BigQueryError(500, reason, 'Injected job failure');
-      }
-      job.outcome = this.execute(project, sql, params);
-      resource.statistics.query = {
-        statementType: job.outcome.statementType,
-        numDmlAffectedRows: job.outcome.affected === undefined ? undefined : String(job.outcome.affected),
-      };
-      if (insertTarget) this.dmlTimes.get(insertTarget)!.push(Date.now());
-    } catch (error) {
-      if (!(error instanceof BigQueryError)) throw error;
+    const job: JobState = { resource, state: 'RUNNING', doneAt: now, gets: 0, table: insertTarget };
+    const fail = (error: BigQueryError) => {
       const item = { reason: error.reason, message: error.message, domain: 'global' };
       resource.status = { state: 'DONE', errorResult: item, errors: [item] };
-    }
+      job.state = 'DONE';
+    };
+    const run = () => {
+      job.state = 'RUNNING';
+      job.doneAt = this.now() + this.jobRunMs;
+      try {
+        if (this.failNextJob) {
+          const reason = this.failNextJob;
+          this.failNextJob = undefined;
+          throw new BigQueryError(500, reason, 'Injected job failure');
+        }
+        job.outcome = this.execute(project, sql, params);
+        const affected = job.outcome.affected;
+        resource.statistics.query = {
+          statementType: job.outcome.statementType,
+          numDmlAffectedRows:
+            affected === undefined
+              ? undefined
+              : String(job.outcome.statementType === 'INSERT' ? this.reportAffectedRows(affected) : affected),
+        };
+        if (insertTarget) this.dmlTimes.get(insertTarget)!.push(this.now());
+      } catch (error) {
+        if (!(error instanceof BigQueryError)) throw error;
+        fail(error);
+      }
+    };
+
+    if (insertTarget) {
+      const times = (this.dmlTimes.get(insertTarget) ?? []).filter((t) => t > now - DML_WINDOW_MS);
+      this.dmlTimes.set(insertTarget, times);
+      const submitted = (this.insertTimes.get(insertTarget) ?? []).filter((t) => t > now - DAY_MS);
+      this.insertTimes.set(insertTarget, submitted);
+      if (times.length >= DML_LIMIT) {
+        this.counters.dmlRateLimited++;
+        const message = `Exceeded rate limits: too many table dml insert operations for this table. Table: ${insertTarget}`;
+        if (this.dmlRateLimitAs === 'http403') throw new BigQueryError(403, 'rateLimitExceeded', message);
+        fail(
+          this.dmlRateLimitAs === 'jobRateLimitExceeded'
+            ? new BigQueryError(
+                400,
+                'jobRateLimitExceeded',
+                `Job exceeded rate limits: too many table dml insert operations for this table. Table: ${insertTarget}`,
+              )
+            : new BigQueryError(403, 'rateLimitExceeded', message),
+        );
+      } else {
+        const queueing = submitted.length >= this.queueInsertsAfter;
+        submitted.push(now);
+        if (queueing) {
+          const { RUNNING, PENDING } = this.insertJobs(insertTarget);
+          if (RUNNING < MAX_RUNNING_INSERTS) run();
+          else if (PENDING < MAX_PENDING_INSERTS) {
+            this.counters.queued++;
+            job.state = 'PENDING';
+            job.start = run;
+          } else {
+            this.counters.queueFull++;
+            // Assumed shape (the message BigQuery gives for its mutating-DML queue, with this queue's limit).
+            fail(
+              new BigQueryError(
+                400,
+                'quotaExceeded',
+                `Resources exceeded during query execution: Too many DML statements outstanding against table ${insertTarget}, limit is ${MAX_PENDING_INSERTS}.`,
+              ),
+            );
+          }
+        } else run();
+      }
+    } else run();
     this.jobs.set(`${project}:${jobId}`, job);
-    const view = this.jobView(job);
-    return { resource: view, outcome: job.outcome };
+    return { resource: this.jobView(job), outcome: job.outcome };
   }
 
-  /** A job as seen now: RUNNING until jobRunMs has passed. */
-  private jobView(job: { resource: JobResource; doneAt: number }): JobResource {
-    if (Date.now() >= job.doneAt) return job.resource;
-    return { ...job.resource, status: { state: 'RUNNING' } };
+  /** Finishes RUNNING jobs whose time has come, then starts queued INSERTs, oldest first, up to 10 per table. */
+  private tick(): void {
+    const now = this.now();
+    for (const job of this.jobs.values()) if (job.state === 'RUNNING' && now >= job.doneAt) job.state = 'DONE';
+    const queued = [...this.jobs.values()].filter((j) => j.state === 'PENDING');
+    for (const job of queued) {
+      const running = [...this.jobs.values()].filter((j) => j.table === job.table && j.state === 'RUNNING').length;
+      if (running >= MAX_RUNNING_INSERTS) continue;
+      job.start!();
+      if (job.state === 'RUNNING' && this.now() >= job.doneAt && this.jobRunMs === 0) job.state = 'DONE';
+    }
+  }
+
+  /** A job as seen now: PENDING, RUNNING (no statistics yet) or DONE. */
+  private jobView(job: JobState): JobResource {
+    if (job.state === 'RUNNING' && this.now() >= job.doneAt) job.state = 'DONE';
+    if (job.state === 'DONE') return job.resource;
+    return { ...job.resource, status: { state: job.state }, statistics: { creationTime: job.resource.statistics.creationTime } };
   }
 
   private jobOrThrow(project: string, jobId: string) {
@@ -420,6 +614,16 @@ export class FakeBigQuery {
       }
       return row;
     });
+    const badValue = this.badValue;
+    if (badValue) {
+      for (const row of newRows) {
+        const column = Object.keys(row).find((c) => badValue(c, row[c]));
+        if (column !== undefined) {
+          this.counters.badStatements++;
+          throw new BigQueryError(400, 'invalidQuery', `Bad value for column ${column} of table ${ref}`);
+        }
+      }
+    }
     // A DML statement is atomic: every row or none.
     table.rows.push(...newRows);
     this.counters.insertsExecuted++;
@@ -546,6 +750,13 @@ function decodeScalar(value: unknown, type: string, name: string): unknown {
       if (typeof value !== 'string') throw bad();
       const date = new Date(value.replace(' ', 'T').replace(/(\.\d{3})\d+/, '$1'));
       if (Number.isNaN(date.getTime())) throw bad();
+      if (date.getTime() < MIN_TIMESTAMP_MS || date.getTime() > MAX_TIMESTAMP_MS) {
+        throw new BigQueryError(
+          400,
+          'invalidQuery',
+          `Timestamp value is out of allowed range: from 0001-01-01 00:00:00.000000+00 to 9999-12-31 23:59:59.999999+00 (field ${name})`,
+        );
+      }
       return date;
     }
     case 'DATE':
@@ -581,18 +792,21 @@ function sendError(res: ServerResponse, error: BigQueryError): void {
     .end(JSON.stringify({ error: { code: error.status, message: error.message, errors: [item], status: error.reason } }));
 }
 
-function readBody(req: IncomingMessage): Promise<any> {
+function readBody(req: IncomingMessage): Promise<{ json: any; bytes: number }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('error', reject);
     req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString('utf8');
+      let json: any;
       try {
-        resolve(text ? JSON.parse(text) : undefined);
+        json = text ? JSON.parse(text) : undefined;
       } catch {
-        resolve(undefined);
+        json = undefined;
       }
+      resolve({ json, bytes: raw.length });
     });
   });
 }

@@ -1,12 +1,13 @@
 import { IsBoolean, IsIn, IsInt, IsISO31661Alpha2, IsOptional, IsString, IsUUID, Length, Max, Min } from 'class-validator';
-import { IsIsoDateTime, NormalizeCountry } from './validators';
+import { IsIsoDateTime, IsSafeText, NormalizeCountry } from './validators';
 
 /** One session of the desktop or web app, as the app sends it. */
 export class TelemetryDto {
   @IsUUID()
   installationId: string;
 
-  /** endTime may be earlier than startTime (a real client does this after idling); it is stored as sent. */
+  /** Both must exist on the calendar and fall within 0001-01-01..9999-12-31 UTC (what BigQuery's TIMESTAMP holds).
+   * endTime may be earlier than startTime (a real client does this after idling); it is stored as sent. */
   @IsIsoDateTime()
   startTime: string;
 
@@ -18,11 +19,13 @@ export class TelemetryDto {
 
   @IsString()
   @Length(1, 64)
+  @IsSafeText(64)
   version: string;
 
   /** darwin, win32, linux, unknown today; new values are accepted. */
   @IsString()
   @Length(1, 32)
+  @IsSafeText(32)
   os: string;
 
   @IsInt()

@@ -1,16 +1,46 @@
 import { Transform } from 'class-transformer';
-import { registerDecorator, ValidationOptions } from 'class-validator';
-import { isReferrer } from '../referrer';
+import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
+import { isReferrer, normalizeReferrer, REFERRER_MAX_BYTES } from '../referrer';
 
 /**
  * ISO 8601 date-time with a time part; seconds, fractions and the offset are optional
  * (no offset means UTC). Real clients send `Date.toISOString()`, but older ones trimmed it.
  */
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+/** What both warehouses store: BigQuery's TIMESTAMP range, 0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999 UTC. */
+export const MIN_DATE_TIME_MS = Date.parse('0001-01-01T00:00:00.000Z');
+export const MAX_DATE_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+const daysInMonth = (year: number, month: number) =>
+  month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+
+/**
+ * The instant a date-time names, or an invalid Date when it names none that both warehouses
+ * store: a day or time that does not exist (Feb 31, hour 24, minute 60: never shifted into the
+ * next one), or an instant outside 0001-01-01..9999-12-31 once converted to UTC. Digits past the
+ * millisecond are dropped (BigQuery keeps microseconds; the range check holds at either precision).
+ */
 export function parseIsoDateTime(value: string): Date {
-  const withZone = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value) ? value : `${value}Z`;
-  return new Date(withZone.replace(' ', 'T'));
+  const m = ISO_DATE_TIME.exec(value);
+  if (!m) return new Date(NaN);
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
+    return new Date(NaN);
+  }
+  let offsetMinutes = 0;
+  const zone = m[8]?.toUpperCase();
+  if (zone && zone !== 'Z') {
+    const digits = zone.slice(1).replace(':', '');
+    const [h, min] = [Number(digits.slice(0, 2)), Number(digits.slice(2) || '0')];
+    if (h > 23 || min > 59) return new Date(NaN);
+    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (h * 60 + min);
+  }
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // not Date.UTC, which maps years 0-99 to 1900-1999
+  date.setUTCHours(hour, minute, second, Number((m[7] ?? '').padEnd(3, '0').slice(0, 3)));
+  const utc = date.getTime() - offsetMinutes * 60_000;
+  return utc < MIN_DATE_TIME_MS || utc > MAX_DATE_TIME_MS ? new Date(NaN) : new Date(utc);
 }
 
 export function IsIsoDateTime(options?: ValidationOptions): PropertyDecorator {
@@ -19,10 +49,59 @@ export function IsIsoDateTime(options?: ValidationOptions): PropertyDecorator {
       name: 'isIsoDateTime',
       target: target.constructor,
       propertyName: propertyName as string,
-      options: { message: '$property must be an ISO 8601 date-time, e.g. 2024-05-01T12:00:00.000Z', ...options },
+      options: {
+        message:
+          '$property must be an ISO 8601 date-time that exists, from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z in UTC, e.g. 2024-05-01T12:00:00.000Z',
+        ...options,
+      },
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' && ISO_DATE_TIME.test(value) && !Number.isNaN(parseIsoDateTime(value).getTime()),
+        validate: (value: unknown) => typeof value === 'string' && !Number.isNaN(parseIsoDateTime(value).getTime()),
+      },
+    });
+}
+
+/**
+ * C0 and C1 controls (NUL, tab, newline, ESC, DEL, ...) and the bidi embedding, override and
+ * isolate characters (U+202A-U+202E, U+2066-U+2069). No real client sends them: browsers
+ * percent-encode paths and URLs, and versions, OS names and event names are plain words.
+ * Stored, they break CSV exports and terminals, and can make a dashboard show a value that is
+ * not the one stored; refusing (rather than stripping) keeps what is stored equal to what was sent.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/** Half of a UTF-16 pair on its own: not Unicode, and not valid UTF-8 for a warehouse STRING. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...), +cmd, -2+3, @SUM). */
+const FORMULA_START = /^[=+\-@]/;
+
+export const utf8Bytes = (value: string) => Buffer.byteLength(value, 'utf8');
+
+/** Why a text value is refused, or undefined when it is fine. */
+export function textProblem(value: string, maxBytes: number, refuseFormulas: boolean): string | undefined {
+  if (LONE_SURROGATE.test(value)) return 'must be valid Unicode (no lone surrogates)';
+  if (FORBIDDEN_CHARACTERS.test(value)) return 'must not contain control or bidi-override characters';
+  if (utf8Bytes(value) > maxBytes) return `must be at most ${maxBytes} bytes in UTF-8`;
+  if (refuseFormulas && FORMULA_START.test(value)) return 'must not start with =, +, - or @';
+  return undefined;
+}
+
+/**
+ * Text as both warehouses store it and a CSV export shows it: at most maxBytes bytes of UTF-8
+ * (BigQuery and DuckDB limit strings in bytes, not characters), no control or bidi-override
+ * characters, and (where set) no leading =, +, - or @.
+ */
+export function IsSafeText(maxBytes: number, { refuseFormulas = true } = {}): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isSafeText',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: (args: ValidationArguments) =>
+          `${args.property} ${typeof args.value === 'string' ? (textProblem(args.value, maxBytes, refuseFormulas) ?? 'is invalid') : 'must be a string'}`,
+      },
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && textProblem(value, maxBytes, refuseFormulas) === undefined,
       },
     });
 }
@@ -42,7 +121,12 @@ export function IsReferrer(): PropertyDecorator {
       name: 'isReferrer',
       target: target.constructor,
       propertyName: propertyName as string,
-      options: { message: '$property must be a full URL (https://host/...) or "direct"' },
-      validator: { validate: (value: unknown) => typeof value === 'string' && isReferrer(value) },
+      options: {
+        message: `$property must be a full URL (https://host/...) or "direct", not javascript:, file: or data:, at most ${REFERRER_MAX_BYTES} bytes once stored as host and path`,
+      },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && isReferrer(value) && utf8Bytes(normalizeReferrer(value)) <= REFERRER_MAX_BYTES,
+      },
     });
 }
