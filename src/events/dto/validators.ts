@@ -1,17 +1,14 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator, ValidationOptions } from 'class-validator';
-import { isReferrer } from '../referrer';
+import { toCountryCode } from '../../normalize/country';
+import { parseIsoDateTime } from '../../normalize/date-time';
+import { isReferrer } from '../../normalize/referrer';
 
 /**
  * ISO 8601 date-time with a time part; seconds, fractions and the offset are optional
  * (no offset means UTC). Real clients send `Date.toISOString()`, but older ones trimmed it.
  */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
-
-export function parseIsoDateTime(value: string): Date {
-  const withZone = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value) ? value : `${value}Z`;
-  return new Date(withZone.replace(' ', 'T'));
-}
 
 export function IsIsoDateTime(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>
@@ -25,12 +22,6 @@ export function IsIsoDateTime(options?: ValidationOptions): PropertyDecorator {
           typeof value === 'string' && ISO_DATE_TIME.test(value) && !Number.isNaN(parseIsoDateTime(value).getTime()),
       },
     });
-}
-
-/** Country codes are stored upper-case; "ZZ" (App Engine's "unknown") and "" mean no country. */
-export function toCountryCode(value: string): string | null {
-  const code = value.trim().toUpperCase();
-  return code === '' || code === 'ZZ' ? null : code;
 }
 
 export const NormalizeCountry = () =>
