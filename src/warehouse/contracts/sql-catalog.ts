@@ -121,3 +121,14 @@ function listSql(dir: string): string[] {
     return [];
   }
 }
+
+/** For entry points: the catalog, or, when a table contract and sql/ disagree, that one line on stderr and exit status 1. */
+export function catalogOrExit(): SqlCatalog {
+  try {
+    return SqlCatalog.load();
+  } catch (error) {
+    if (!(error instanceof ContractMismatchError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}
