@@ -100,13 +100,14 @@ export class DuckDbWarehouse implements Warehouse {
       try {
         await db.run(sql, values, types);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        // The binding prefixes DuckDB's own "<Kind> Error: ..." with "Error: ".
+        const message = (error instanceof Error ? error.message : String(error)).replace(/^Error: /, '');
         throw new WarehouseWriteError(message, message.split('\n')[0], !PERMANENT.test(message), { cause: error });
       }
     });
   }
 
-  read<R extends object = Record<string, unknown>>(sql: string, params: QueryParams = {}): Promise<R[]> {
+  async read<R extends object = Record<string, unknown>>(sql: string, params: QueryParams = {}): Promise<R[]> {
     assertReadOnly(sql);
     // BigQuery's @name parameters are DuckDB's $name.
     const duckSql = toDuckDb(sql).replace(/@(\w+)/g, (_, name: string) => `$${name}`);
