@@ -95,6 +95,11 @@ class Environment {
   @IsOptional()
   @IsString()
   ADMIN_TOKEN?: string = undefined;
+
+  /** HTTP Basic password of GET /dashboard in production (any user name); without it the dashboard is off there. */
+  @IsOptional()
+  @IsString()
+  DASHBOARD_PASSWORD?: string = undefined;
 }
 
 export class ConfigError extends Error {}
@@ -123,6 +128,7 @@ export class AppConfig {
   readonly retryBaseDelayMs: number;
   readonly shutdownFlushTimeoutMs: number;
   readonly adminToken?: string;
+  readonly dashboardPassword?: string;
 
   /** Throws a ConfigError whose message is one line naming the variable, its value and what is expected. */
   static fromEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined>): AppConfig {
@@ -172,6 +178,7 @@ export class AppConfig {
     this.retryBaseDelayMs = e.RETRY_BASE_DELAY_MS;
     this.shutdownFlushTimeoutMs = e.SHUTDOWN_FLUSH_TIMEOUT_MS;
     this.adminToken = e.ADMIN_TOKEN;
+    this.dashboardPassword = e.DASHBOARD_PASSWORD;
   }
 }
 
