@@ -48,7 +48,7 @@ export function resolveRange(input: RangeInput, today: string): ResolvedRange {
     if (input.start) throw new InvalidRangeError(`start is only for range=custom`);
     start = addDays(end, 1 - PRESETS[preset as Preset]);
   } else {
-    throw new InvalidRangeError(`range must be one of ${[...Object.keys(PRESETS), 'custom'].join(', ')}`);
+    throw new InvalidRangeError('range must be one of today, 7, 30, 90, custom');
   }
   const days = daysBetween(start, end) + 1;
   if (days > MAX_DAYS) throw new InvalidRangeError(`a range is at most ${MAX_DAYS} days`);
