@@ -198,8 +198,13 @@
         interaction: { mode: 'index', intersect: false },
         plugins: { legend: { display: datasets.length > 1, position: 'bottom' } },
         scales: {
-          x: { stacked: spec.kind === 'pivot', beginAtZero: true, ticks: { autoSkip: true, maxRotation: 0 } },
-          y: { stacked: spec.kind === 'pivot', beginAtZero: true, ticks: { autoSkip: !horizontal } },
+          // Counts have whole ticks; durations may not.
+          x: {
+            stacked: spec.kind === 'pivot',
+            beginAtZero: true,
+            ticks: { autoSkip: true, maxRotation: 0, precision: spec.gaps ? undefined : 0 },
+          },
+          y: { stacked: spec.kind === 'pivot', beginAtZero: true, ticks: { autoSkip: !horizontal, precision: spec.gaps ? undefined : 0 } },
         },
       },
     });
@@ -236,13 +241,13 @@
       return { labels: days, datasets, columns, tableRows: rows.map((r) => columns.map((c) => r[c])) };
     }
     const top = rows.slice(0, 10);
-    const datasets = spec.series.map((s, i) => ({ label: s, data: top.map((r) => r[s]), backgroundColor: COLORS[i] }));
+    const datasets = spec.series.map((s, i) => ({ label: words(s), data: top.map((r) => r[s]), backgroundColor: COLORS[i] }));
     const columns = [spec.label, ...spec.series];
     return { labels: top.map((r) => String(r[spec.label])), datasets, columns, tableRows: rows.map((r) => columns.map((c) => r[c])) };
   }
 
   function line(label, data, color) {
-    return { label, data, borderColor: color, backgroundColor: color, pointRadius: data.length > 45 ? 0 : 2, tension: 0 };
+    return { label: words(label), data, borderColor: color, backgroundColor: color, pointRadius: data.length > 45 ? 1 : 3, tension: 0 };
   }
 
   function table(spec, columns, rows) {
@@ -308,6 +313,11 @@
     const s = Math.round(seconds);
     if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
     return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  }
+
+  /** Column names as legend labels: median_duration_seconds as "median duration seconds". */
+  function words(name) {
+    return name.replace(/_/g, ' ');
   }
 
   function plural(n, word) {

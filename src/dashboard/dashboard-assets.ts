@@ -15,6 +15,7 @@ const FILES: Record<string, { path: () => string; type: string }> = {
   'index.html': { path: () => join(PUBLIC_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
   'dashboard.js': { path: () => join(PUBLIC_DIR, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
   'dashboard.css': { path: () => join(PUBLIC_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
+  'favicon.svg': { path: () => join(PUBLIC_DIR, 'favicon.svg'), type: 'image/svg+xml' },
   // chart.js's exports map allows only its entry points: the UMD build sits beside chart.cjs.
   'chart.umd.min.js': {
     path: () => join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'),
