@@ -87,6 +87,15 @@ describe('App Engine (e2e)', () => {
       expect(ignored).toEqual(expect.arrayContaining(['node_modules/', 'test/', 'data/']));
       expect(ignored.some((line) => line.startsWith('sql'))).toBe(false);
     });
+
+    it('uploads what GET /dashboard serves at runtime: public/ and the chart library, a runtime dependency', () => {
+      const ignored = readFileSync(join(ROOT, '.gcloudignore'), 'utf8').split('\n');
+      expect(ignored.some((line) => line.startsWith('public') || line.startsWith('/public'))).toBe(false);
+      for (const file of ['index.html', 'dashboard.js', 'dashboard.css'])
+        expect(existsSync(join(ROOT, 'public/dashboard', file))).toBe(true);
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+      expect(Object.keys(pkg.dependencies)).toContain('chart.js');
+    });
   });
 
   describe('warmup and health routes', () => {

@@ -215,7 +215,7 @@ describe('sql/dashboard range queries on DuckDB', () => {
   });
 
   it('DashboardService: every query over the range, the totals over the previous period, dates as YYYY-MM-DD', async () => {
-    const service = new DashboardService(async () => warehouse, catalog, AppConfig.fromEnv({}));
+    const service = new DashboardService(() => Promise.resolve(warehouse), catalog, AppConfig.fromEnv({}));
     const data = await service.load(service.resolve({ range: 'today', end: D2 }));
     expect(data.range).toEqual({
       preset: 'today',

@@ -101,6 +101,16 @@ describe('dashboard:link main', () => {
     expect(params.get('ds.app_sessions_daily.billingProjectId')).toBe('payer-1');
   });
 
+  it('prints the custom query of a range-dependent metric, to paste into the template once', () => {
+    const { code, out } = main(['--sql', 'app_os'], { BIGQUERY_PROJECT: 'acme-analytics' });
+    expect(code).toBe(0);
+    expect(out).toBe(lookerSql(catalog.query('app_os'), 'acme-analytics.analytics'));
+    expect(main(['--sql', 'website_totals'], { BIGQUERY_PROJECT: 'acme-analytics' })).toEqual({
+      code: 1,
+      out: 'dashboard:link: --sql takes one of app_countries, app_environments, app_os, app_platforms, app_totals',
+    });
+  });
+
   it('requires the template report, in one line', () => {
     for (const argv of [[], ['--template'], ['--template', '--explain']]) {
       const { code, out } = main(argv, { BIGQUERY_PROJECT: 'acme-analytics' });

@@ -86,7 +86,7 @@ export function dashboardLinkUrl(options: DashboardLinkOptions): string {
 }
 
 const USAGE =
-  'usage: npm run dashboard:link -- --template <report id> [--billing-project <project id>] [--explain] ' +
+  'usage: npm run dashboard:link -- --template <report id> [--billing-project <project id>] [--explain], or -- --sql <query> ' +
   '(the template report is built once: docs/dashboard.md, "The template report")';
 
 /** `npm run dashboard:link -- --template REPORT_ID [...]`: prints the URL, or one line saying what is missing. */
@@ -101,6 +101,14 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, catalog = 
       const at = argv.indexOf(flag);
       return at < 0 ? undefined : (argv[at + 1] ?? '');
     };
+    // The custom query to paste once into the template report (docs/dashboard.md).
+    const sqlOf = value('--sql');
+    if (sqlOf !== undefined) {
+      const query = catalog.queries.find((q) => q.name === sqlOf && rangeDependent(q));
+      const names = catalog.queries.filter(rangeDependent).map((q) => q.name);
+      if (!query) return { code: 1, out: `dashboard:link: --sql takes one of ${names.join(', ')}` };
+      return { code: 0, out: lookerSql(query, `${projectId}.${config.dataset}`) };
+    }
     const templateReportId = value('--template');
     if (!templateReportId || templateReportId.startsWith('--')) return { code: 1, out: `dashboard:link: --template is required: ${USAGE}` };
     const billingProjectId = value('--billing-project');
