@@ -142,6 +142,11 @@ class Environment {
   @IsOptional()
   @IsIn(['assume-present', 'none', 'bios-only', 'ping-only'])
   METADATA_SERVER_DETECTION?: string = undefined;
+
+  /** HTTP Basic password of GET /dashboard in production (any user name); without it the dashboard is off there. */
+  @IsOptional()
+  @IsString()
+  DASHBOARD_PASSWORD?: string = undefined;
 }
 
 /** One line per bad variable; `message` is those lines joined with newlines. */
@@ -240,6 +245,7 @@ export class AppConfig {
   readonly retryBaseDelayMs: number;
   readonly shutdownFlushTimeoutMs: number;
   readonly adminToken?: string;
+  readonly dashboardPassword?: string;
 
   /**
    * Throws a ConfigError with one line per bad variable, each naming the variable, its value
@@ -317,6 +323,7 @@ export class AppConfig {
     this.retryBaseDelayMs = e.RETRY_BASE_DELAY_MS;
     this.shutdownFlushTimeoutMs = e.SHUTDOWN_FLUSH_TIMEOUT_MS;
     this.adminToken = e.ADMIN_TOKEN;
+    this.dashboardPassword = e.DASHBOARD_PASSWORD;
   }
 
   /** Whether browsers may send website events from anywhere at all. */
