@@ -64,6 +64,8 @@ export interface Fault {
   mode: 'status' | 'lose' | 'fail-job';
   status?: number;
   reason?: string;
+  /** The error's message (default: "Injected fault" / "Injected job failure"). */
+  message?: string;
   /** Applies to every n-th matching request (default 1: all of them)... */
   every?: number;
   /** ...at most this many times (default: forever). */
@@ -78,6 +80,8 @@ export interface SeenRequest {
   authorization?: string;
   status?: number;
   body?: any;
+  /** Size of the request body as received. */
+  bytes?: number;
 }
 
 export interface Field {
@@ -188,7 +192,7 @@ export class FakeBigQuery {
   private readonly answered: { route: Route; resolve: (seen: SeenRequest) => void }[] = [];
   private readonly arrivals: { route: Route; resolve: () => void }[] = [];
   private server?: Server;
-  private failNextJob?: string;
+  private failNextJob?: { reason: string; message: string };
 
   get url(): string {
     const { port } = this.server!.address() as AddressInfo;
@@ -296,6 +300,7 @@ export class FakeBigQuery {
   private async answer(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, seen: SeenRequest): Promise<void> {
     const { json: body, bytes } = await readBody(req);
     seen.body = body;
+    seen.bytes = bytes;
     this.requests.push(seen);
 
     if (this.holding.has(route)) {
@@ -316,9 +321,10 @@ export class FakeBigQuery {
     if (fault?.mode === 'status') {
       this.counters.injected++;
       seen.status = fault.status ?? 503;
-      return sendError(res, new BigQueryError(seen.status, fault.reason ?? 'backendError', 'Injected fault'));
+      return sendError(res, new BigQueryError(seen.status, fault.reason ?? 'backendError', fault.message ?? 'Injected fault'));
     }
-    if (fault?.mode === 'fail-job') this.failNextJob = fault.reason ?? 'backendError';
+    if (fault?.mode === 'fail-job')
+      this.failNextJob = { reason: fault.reason ?? 'backendError', message: fault.message ?? 'Injected job failure' };
     let status = 200;
     let answer: unknown;
     try {
@@ -442,9 +448,9 @@ export class FakeBigQuery {
       job.doneAt = this.now() + this.jobRunMs;
       try {
         if (this.failNextJob) {
-          const reason = this.failNextJob;
+          const { reason, message } = this.failNextJob;
           this.failNextJob = undefined;
-          throw new BigQueryError(500, reason, 'Injected job failure');
+          throw new BigQueryError(500, reason, message);
         }
         job.outcome = this.execute(project, sql, params);
         const affected = job.outcome.affected;

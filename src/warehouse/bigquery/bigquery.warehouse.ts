@@ -4,7 +4,8 @@ import { AppConfig } from '../../config/app-config';
 import { Column, ColumnType, renderSql, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { assertReadOnly, QueryParams } from '../warehouse-reader';
-import { WarehouseWriteError } from '../warehouse-sink';
+import { WarehouseWriteError, WriteResult } from '../warehouse-sink';
+import { httpStatus, isTransientPollFailure, jobError, writeError } from './failures';
 
 /** Column types as the tables API spells them in a schema. */
 const SCHEMA_TYPES: Record<ColumnType, string> = {
@@ -15,18 +16,6 @@ const SCHEMA_TYPES: Record<ColumnType, string> = {
   TIMESTAMP: 'TIMESTAMP',
   DATE: 'DATE',
 };
-
-/** Error reasons worth another attempt (https://cloud.google.com/bigquery/docs/error-messages). */
-const RETRYABLE_REASONS = new Set([
-  'rateLimitExceeded',
-  'quotaExceeded',
-  'backendError',
-  'internalError',
-  'jobBackendError',
-  'jobInternalError',
-  'tableUnavailable',
-  'jobStillRunning',
-]);
 
 const POLL_FIRST_MS = 100;
 const POLL_MAX_MS = 1_000;
@@ -57,7 +46,7 @@ export class BigQueryWarehouse implements Warehouse {
     return Promise.resolve();
   }
 
-  async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<void> {
+  async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<WriteResult> {
     const bigquery = this.bigquery();
     const location = this.config.bigquery.location;
     const columns = table.columns;
@@ -85,8 +74,9 @@ export class BigQueryWarehouse implements Warehouse {
       // 409: an earlier attempt created this job (its answer was lost); its outcome is ours.
       job = bigquery.job(jobId, { location });
     }
-    await this.waitForJob(job, batchId);
+    const affectedRows = await this.waitForJob(job, batchId);
     this.failedJobs.delete(batchId);
+    return { affectedRows };
   }
 
   async applySchema(): Promise<string[]> {
@@ -187,27 +177,31 @@ export class BigQueryWarehouse implements Warehouse {
     await this.bigquery().query({ query: sql, location: this.config.bigquery.location });
   }
 
-  /** Waits for the job to finish; a job that finished failed gets a new id for the next attempt. */
-  private async waitForJob(job: Job, batchId: string): Promise<void> {
-    const deadline = Date.now() + JOB_WAIT_MS;
+  /**
+   * Polls the job until it is DONE; returns its numDmlAffectedRows. A poll that fails transiently
+   * (5xx, 429, no answer, a 404 just after creation) is polled again: the job exists or will, and
+   * retrying the batch would only find it again. A job that finished failed gets a new id for the
+   * next attempt.
+   */
+  private async waitForJob(job: Job, batchId: string): Promise<number | undefined> {
+    const started = Date.now();
+    const deadline = started + JOB_WAIT_MS;
     let delay = POLL_FIRST_MS;
     for (;;) {
-      let metadata: { status?: { state?: string; errorResult?: { reason?: string; message?: string } } };
+      let metadata: JobMetadata | undefined;
       try {
-        [metadata] = (await job.getMetadata()) as [typeof metadata, unknown];
+        [metadata] = (await job.getMetadata()) as [JobMetadata, unknown];
       } catch (error) {
-        throw writeError(error, 'jobs.get');
+        if (!isTransientPollFailure(error, Date.now() - started) || Date.now() + delay > deadline) throw writeError(error, 'jobs.get');
       }
-      const status = metadata.status ?? {};
+      const status = metadata?.status ?? {};
       if (status.state === 'DONE') {
-        if (!status.errorResult) return;
+        if (!status.errorResult) {
+          const affected = metadata?.statistics?.query?.numDmlAffectedRows;
+          return affected === undefined ? undefined : Number(affected);
+        }
         this.rememberFailure(batchId);
-        const reason = status.errorResult.reason ?? 'jobFailed';
-        throw new WarehouseWriteError(
-          `job ${job.id} failed: ${status.errorResult.message ?? reason}`,
-          reason,
-          RETRYABLE_REASONS.has(reason),
-        );
+        throw jobError(job.id!, status.errorResult);
       }
       if (Date.now() + delay > deadline) {
         throw new WarehouseWriteError(`job ${job.id} still ${status.state} after ${JOB_WAIT_MS} ms`, 'jobStillRunning', true);
@@ -232,33 +226,16 @@ function toParam(value: RowValue | undefined, column: Column): unknown {
   return value;
 }
 
+interface JobMetadata {
+  status?: { state?: string; errorResult?: { reason?: string; message?: string } };
+  statistics?: { query?: { numDmlAffectedRows?: string } };
+}
+
 /** Result wrappers (BigQueryTimestamp, BigQueryDate, ...) as plain JS values. */
 function fromResult(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || value instanceof Date || !('value' in value)) return value;
   const inner = value.value;
   return value.constructor?.name === 'BigQueryTimestamp' ? new Date(String(inner)) : inner;
-}
-
-function httpStatus(error: unknown): number | undefined {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/**
- * Classifies a failed request. Rate and quota 403s, 408, 429, 5xx and errors without an HTTP
- * answer (resets, lost responses, timeouts) are worth retrying; invalid queries and other 4xx are not.
- */
-export function writeError(error: unknown, call: string): WarehouseWriteError {
-  const status = httpStatus(error);
-  const apiReason = (error as { errors?: { reason?: string }[] })?.errors?.[0]?.reason;
-  const message = error instanceof Error ? error.message : String(error);
-  const networkCode = (error as { code?: unknown })?.code;
-  const reason = apiReason ?? (status ? `HTTP ${status}` : typeof networkCode === 'string' ? networkCode : message.split('\n')[0]);
-  let retryable: boolean;
-  if (apiReason && RETRYABLE_REASONS.has(apiReason)) retryable = true;
-  else if (status === undefined) retryable = true;
-  else retryable = status === 401 || status === 408 || status === 429 || status >= 500;
-  return new WarehouseWriteError(`${call}: ${message}`, reason, retryable, { cause: error });
 }
 
 /** The query of a CREATE [OR REPLACE] VIEW statement, as BigQuery stores it in the view's definition. */
