@@ -91,16 +91,31 @@ export class BigQueryWarehouse implements Warehouse {
         if (httpStatus(error) !== 409) throw error;
       });
       done.push(`created dataset ${datasetRef} in ${location}`);
+    } else {
+      const [metadata] = (await dataset.getMetadata()) as [{ location?: string }, unknown];
+      if (metadata.location && metadata.location.toUpperCase() !== location.toUpperCase()) {
+        throw new Error(
+          `dataset ${datasetRef} is in ${metadata.location}, not in BIGQUERY_LOCATION=${location}: ` +
+            `set BIGQUERY_LOCATION=${metadata.location}, or another BIGQUERY_DATASET (a dataset cannot move)`,
+        );
+      }
     }
+    const days = this.config.partitionExpirationDays;
     for (const def of this.catalog.tables) {
       const table = dataset.table(def.name);
+      const ref = `${datasetRef}.${def.name}`;
       const [exists] = await table.exists();
       if (!exists) {
-        await this.run(renderSql(def.sql, datasetRef));
-        done.push(`created table ${datasetRef}.${def.name}`);
+        await this.run(withPartitionExpiration(renderSql(def.sql, datasetRef), days));
+        done.push(`created table ${ref}${days ? ` (partitions kept ${days} days)` : ''}`);
         continue;
       }
       const [metadata] = (await table.getMetadata()) as [TableMetadata, unknown];
+      done.push(...layoutDifferences(ref, def.sql, metadata));
+      if (days !== undefined && metadata.timePartitioning && Number(metadata.timePartitioning.expirationMs) !== days * DAY_MS) {
+        await this.run(`ALTER TABLE \`${ref}\` SET OPTIONS (partition_expiration_days = ${days})`);
+        done.push(`set partition expiration of ${ref} to ${days} days`);
+      }
       const fields: TableField[] = metadata.schema?.fields ?? [];
       const missing = def.columns.filter((c) => !fields.some((f) => f.name?.toLowerCase() === c.name.toLowerCase()));
       if (missing.length === 0) continue;
@@ -236,6 +251,58 @@ function fromResult(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || value instanceof Date || !('value' in value)) return value;
   const inner = value.value;
   return value.constructor?.name === 'BigQueryTimestamp' ? new Date(String(inner)) : inner;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Partitioning and clustering as sql/ declares them: `PARTITION BY DATE(col)`, `CLUSTER BY a, b`. */
+export function declaredLayout(ddl: string): { partitionField?: string; clusterFields: string[] } {
+  const partition = /\bPARTITION\s+BY\s+(?:DATE\s*\(\s*`?(\w+)`?\s*\)|`?(\w+)`?)/i.exec(ddl);
+  const cluster = /\bCLUSTER\s+BY\s+([\w`\s,]+?)\s*(?:OPTIONS\b|;|$)/i.exec(ddl);
+  return {
+    partitionField: partition ? (partition[1] ?? partition[2]) : undefined,
+    clusterFields: cluster ? cluster[1].split(',').map((f) => f.trim().replace(/`/g, '')) : [],
+  };
+}
+
+/**
+ * What differs between an existing table's partitioning and clustering and sql/'s, each with what
+ * would fix it. Nothing is changed: repartitioning copies the table, which the operator decides.
+ */
+export function layoutDifferences(ref: string, ddl: string, metadata: TableMetadata): string[] {
+  const want = declaredLayout(ddl);
+  const hasField = metadata.timePartitioning?.field;
+  const hasClustering = metadata.clustering?.fields ?? [];
+  const lines: string[] = [];
+  const [, , table] = ref.split('.');
+  if ((want.partitionField ?? '') !== (hasField ?? '') || (want.partitionField && metadata.timePartitioning?.type !== 'DAY')) {
+    const partitionBy = want.partitionField ? ` PARTITION BY DATE(${want.partitionField})` : '';
+    const clusterBy = want.clusterFields.length ? ` CLUSTER BY ${want.clusterFields.join(', ')}` : '';
+    lines.push(
+      `warning: ${ref} is partitioned ${hasField ? `by ${metadata.timePartitioning?.type ?? 'DAY'}(${hasField})` : 'not at all'}, ` +
+        `sql/ says ${want.partitionField ? `by DATE(${want.partitionField})` : 'not at all'}; nothing changed. To fix it, copy it and swap the names: ` +
+        `CREATE TABLE \`${ref}_new\`${partitionBy}${clusterBy} AS SELECT * FROM \`${ref}\`; ` +
+        `ALTER TABLE \`${ref}\` RENAME TO \`${table}_old\`; ALTER TABLE \`${ref}_new\` RENAME TO \`${table}\``,
+    );
+  } else if (want.clusterFields.join(',').toLowerCase() !== hasClustering.join(',').toLowerCase()) {
+    const [project, dataset] = ref.split('.');
+    lines.push(
+      `warning: ${ref} is clustered by ${hasClustering.join(', ') || 'nothing'}, sql/ says ${want.clusterFields.join(', ') || 'nothing'}; ` +
+        `nothing changed. To fix it (new data only; a copy as above reclusters the old): ` +
+        `bq update --clustering_fields=${want.clusterFields.join(',')} ${project}:${dataset}.${table}`,
+    );
+  }
+  return lines;
+}
+
+/** A CREATE TABLE of sql/ with partition_expiration_days added to its OPTIONS (or an OPTIONS of its own). */
+export function withPartitionExpiration(ddl: string, days: number | undefined): string {
+  if (days === undefined) return ddl;
+  if (/\bOPTIONS\s*\(/i.test(ddl.slice(ddl.search(/\n\)/)))) {
+    const at = ddl.search(/\n\)/);
+    return ddl.slice(0, at) + ddl.slice(at).replace(/\bOPTIONS\s*\(/i, `OPTIONS (partition_expiration_days = ${days}, `);
+  }
+  return ddl.replace(/\s*;?\s*$/, `\nOPTIONS (partition_expiration_days = ${days});`);
 }
 
 /** The query of a CREATE [OR REPLACE] VIEW statement, as BigQuery stores it in the view's definition. */
