@@ -72,6 +72,21 @@ class Environment {
   @Max(10000)
   BATCH_SIZE = 500;
 
+  /** Serialized size of one INSERT at most: under BigQuery's 10 MB request limit. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(65536)
+  @Max(9000000)
+  BATCH_MAX_BYTES = 8000000;
+
+  /** Days a BigQuery partition is kept (setup applies it); unset: kept forever. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(36500)
+  PARTITION_EXPIRATION_DAYS?: number = undefined;
+
   @Type(() => Number)
   @IsInt()
   @Min(10)
@@ -251,6 +266,8 @@ export class AppConfig {
   };
   readonly corsOrigins: readonly string[];
   readonly batchSize: number;
+  readonly batchMaxBytes: number;
+  readonly partitionExpirationDays?: number;
   readonly flushIntervalMs: number;
   readonly maxBufferedEvents: number;
   readonly writeMaxAttempts: number;
@@ -331,6 +348,8 @@ export class AppConfig {
     };
     this.corsOrigins = splitList(e.CORS_ORIGINS);
     this.batchSize = e.BATCH_SIZE;
+    this.batchMaxBytes = e.BATCH_MAX_BYTES;
+    this.partitionExpirationDays = e.PARTITION_EXPIRATION_DAYS;
     this.flushIntervalMs = e.FLUSH_INTERVAL_MS;
     this.maxBufferedEvents = e.MAX_BUFFERED_EVENTS;
     this.writeMaxAttempts = e.WRITE_MAX_ATTEMPTS;

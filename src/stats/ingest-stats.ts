@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { TABLE_NAMES, TableName } from '../warehouse/contracts';
 
-export const COUNTERS = ['accepted', 'rejected', 'botFiltered', 'written', 'retried', 'dropped'] as const;
+/** miscounted: rows by which a finished INSERT's affected-row count differed from the rows sent. */
+export const COUNTERS = ['accepted', 'rejected', 'botFiltered', 'written', 'retried', 'dropped', 'miscounted'] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Record<TableName, Record<Counter, number>>;
 
