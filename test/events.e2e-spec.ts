@@ -16,7 +16,7 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
     let website: Record<string, unknown>[];
 
     beforeAll(async () => {
-      t = await startApp();
+      t = await startApp({ CORS_ORIGINS: 'https://www.example.com' });
       const http = request(t.app.getHttpServer());
       before = new Date();
       await http
@@ -365,6 +365,7 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
         .expect(204);
       await http
         .post('/events/website')
+        .set('User-Agent', BROWSER_UA)
         .send({ type: 'pageview', eventName: null, eventCategory: null, path: '/pricing?utm_source=x&token=secret#plans' })
         .expect(204);
       await t.app.close();
@@ -488,6 +489,7 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
         Array.from({ length: 150 }, (_, i) =>
           http
             .post('/events/website')
+            .set('User-Agent', BROWSER_UA)
             .send({ ...websitePageview, path: `/p/${i}` })
             .expect(204),
         ),
@@ -521,7 +523,7 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
       const http = request(t.app.getHttpServer());
       const writer = t.app.get(BatchWriter);
       for (let i = 0; i < 500; i++) {
-        await http.post('/events/website').send(websitePageview).expect(204);
+        await http.post('/events/website').set('User-Agent', BROWSER_UA).send(websitePageview).expect(204);
         expect(writer.pending('website_events')).toBeLessThanOrEqual(100);
       }
       const stats = t.app.get(IngestStats);
