@@ -183,7 +183,14 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       const frozen = Date.now();
       fake.now = () => frozen;
       const t = await startApp(
-        bigQueryEnv(fake, { BATCH_SIZE: '50', FLUSH_INTERVAL_MS: '1000', RETRY_BASE_DELAY_MS: '200', WRITE_MAX_ATTEMPTS: '12' }),
+        // 2,000 events from one address: above the default rate limit, which is not under test here.
+        bigQueryEnv(fake, {
+          BATCH_SIZE: '50',
+          FLUSH_INTERVAL_MS: '1000',
+          RETRY_BASE_DELAY_MS: '200',
+          WRITE_MAX_ATTEMPTS: '12',
+          RATE_LIMIT_REQUESTS: '100000',
+        }),
       );
       const http = request(t.app.getHttpServer());
       for (let wave = 0; wave < 10; wave++) {
@@ -191,6 +198,7 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
           Array.from({ length: 200 }, (_, i) =>
             http
               .post('/events/website')
+              .set('User-Agent', BROWSER_UA)
               .send({ ...websitePageview, path: `/burst/${wave * 200 + i}` })
               .expect(204),
           ),
@@ -280,7 +288,7 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       // so exactly 100 rows wait and 200 are refused at the door, however fast the machine is.
       const gate = fake.hold('jobs.insert');
       for (let i = 0; i < 300; i++) {
-        await http.post('/events/website').send(websitePageview).expect(204);
+        await http.post('/events/website').set('User-Agent', BROWSER_UA).send(websitePageview).expect(204);
         expect(writer.pending('website_events')).toBeLessThanOrEqual(100);
       }
       expect(writer.pending('website_events')).toBe(100);

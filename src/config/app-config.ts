@@ -66,6 +66,22 @@ class Environment {
   @IsString()
   CORS_ORIGINS = '';
 
+  /**
+   * Per client address, per event route, per instance: requests allowed in RATE_LIMIT_WINDOW_MS.
+   * Generous on purpose: an office, a campus or a mobile carrier's NAT puts many visitors behind one address.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  RATE_LIMIT_REQUESTS = 1200;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  RATE_LIMIT_WINDOW_MS = 60_000;
+
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -265,6 +281,8 @@ export class AppConfig {
     readonly storageEndpoint?: string;
   };
   readonly corsOrigins: readonly string[];
+  /** Requests per client address, per event route, per instance, in each window (a sliding window). */
+  readonly rateLimit: { readonly requests: number; readonly windowMs: number };
   readonly batchSize: number;
   readonly batchMaxBytes: number;
   readonly partitionExpirationDays?: number;
@@ -347,6 +365,7 @@ export class AppConfig {
       storageEndpoint: e.BIGQUERY_STORAGE_ENDPOINT,
     };
     this.corsOrigins = splitList(e.CORS_ORIGINS);
+    this.rateLimit = { requests: e.RATE_LIMIT_REQUESTS, windowMs: e.RATE_LIMIT_WINDOW_MS };
     this.batchSize = e.BATCH_SIZE;
     this.batchMaxBytes = e.BATCH_MAX_BYTES;
     this.partitionExpirationDays = e.PARTITION_EXPIRATION_DAYS;
@@ -362,6 +381,15 @@ export class AppConfig {
   /** Whether browsers may send website events from anywhere at all. */
   get allowsAnyWebsiteOrigin(): boolean {
     return this.corsOrigins.includes('*');
+  }
+
+  /**
+   * Whether a browser on this origin may write website events. Browsers send Origin exactly as
+   * CORS_ORIGINS holds it (lowercase scheme://host[:port]); "null" (sandboxed frames, file://
+   * pages) is allowed only by `*`.
+   */
+  allowsWebsiteOrigin(origin: string): boolean {
+    return this.allowsAnyWebsiteOrigin || this.corsOrigins.includes(origin);
   }
 }
 

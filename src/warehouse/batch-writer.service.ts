@@ -12,6 +12,7 @@ import {
   Observable,
   retry,
   Subject,
+  Subscription,
   tap,
   throwError,
   timer,
@@ -57,6 +58,7 @@ interface TableQueue {
   accepted: number;
   settled: number;
   readonly drained: Promise<void>;
+  subscription?: Subscription;
   /** Drops not logged yet in this log window, per reason. */
   readonly unloggedDrops: Map<string, number>;
   dropLogTimer?: NodeJS.Timeout;
@@ -150,6 +152,8 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       for (const [table, queue] of this.queues) {
+        // Counted as dropped below: no write or retry of these rows may start after that.
+        queue.subscription?.unsubscribe();
         if (queue.pending > 0) {
           this.counts.add(table, 'dropped', queue.pending);
           this.logger.error({
@@ -180,7 +184,7 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
     // Writes batches off the backlog, one after the other, until it is empty.
     const drain = (): Observable<void> =>
       defer(() => (queue.backlog.length > 0 ? concat(this.writeBatch(table, queue, this.take(queue), randomUUID()), drain()) : EMPTY));
-    input
+    queue.subscription = input
       .pipe(
         bufferTime(this.config.flushIntervalMs, null, this.config.batchSize),
         filter((entries) => entries.length > 0),
