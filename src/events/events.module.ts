@@ -4,6 +4,8 @@ import { AppConfig } from '../config/app-config';
 import { WarehouseModule } from '../warehouse/warehouse.module';
 import { EventsController } from './events.controller';
 import { EventsService } from './events.service';
+import { Clock } from './clock';
+import { VisitorIds } from './visitor-ids';
 
 /** Browsers may cache a preflight answer this long (Chromium caps it at 2 hours). */
 const PREFLIGHT_MAX_AGE_S = 86_400;
@@ -11,7 +13,7 @@ const PREFLIGHT_MAX_AGE_S = 86_400;
 @Module({
   imports: [WarehouseModule],
   controllers: [EventsController],
-  providers: [EventsService],
+  providers: [EventsService, VisitorIds, Clock],
 })
 export class EventsModule implements NestModule {
   constructor(private readonly config: AppConfig) {}

@@ -2,10 +2,21 @@ import { Injectable } from '@nestjs/common';
 import { isbot } from 'isbot';
 import { IngestStats } from '../stats/ingest-stats';
 import { BatchWriter } from '../warehouse/batch-writer.service';
-import { RequestContext, telemetry, TelemetryEvent, WebsiteEvent, websiteEvents } from '../warehouse/contracts';
+import { telemetry, TelemetryEvent, WebsiteEvent, websiteEvents } from '../warehouse/contracts';
+import { Clock } from './clock';
+import { VisitorIds } from './visitor-ids';
 
 /** What the server knows about a request beyond its body; the time it was received is added here. */
-export type ClientContext = Omit<RequestContext, 'receivedAt'>;
+export interface ClientContext {
+  /** X-Appengine-Country. */
+  readonly country?: string;
+  /** Read for the bot filter and the visitor id, never stored. */
+  readonly userAgent?: string;
+  /** The client's IP address (clientAddress), for the visitor id only: never stored or logged. */
+  readonly address?: string;
+  /** The host of the page's site (Origin, else Referer), for the visitor id only. */
+  readonly site?: string;
+}
 
 /** Hands validated events, mapped to rows by their table contracts, to the warehouse writer. */
 @Injectable()
@@ -13,20 +24,34 @@ export class EventsService {
   constructor(
     private readonly writer: BatchWriter,
     private readonly stats: IngestStats,
+    private readonly visitors: VisitorIds,
+    private readonly clock: Clock,
   ) {}
 
-  acceptTelemetry(event: TelemetryEvent, client: ClientContext, receivedAt = new Date()): void {
+  /** Telemetry rows never get a visitor id: the address and site are not passed on. */
+  acceptTelemetry(event: TelemetryEvent, client: ClientContext, receivedAt = this.clock.now()): void {
     this.stats.add('telemetry', 'accepted');
-    this.writer.enqueue('telemetry', telemetry.toRow(event, { ...client, receivedAt }));
+    this.writer.enqueue('telemetry', telemetry.toRow(event, { country: client.country, userAgent: client.userAgent, receivedAt }));
   }
 
-  /** Hits from known bots are dropped here, after validation, and counted. */
-  acceptWebsiteEvent(event: WebsiteEvent, client: ClientContext, receivedAt = new Date()): void {
+  /** Hits from known bots are dropped here, after validation, and counted: they get no visitor id. */
+  acceptWebsiteEvent(event: WebsiteEvent, client: ClientContext, receivedAt = this.clock.now()): void {
     if (client.userAgent && isbot(client.userAgent)) {
       this.stats.add('website_events', 'botFiltered');
       return;
     }
     this.stats.add('website_events', 'accepted');
-    this.writer.enqueue('website_events', websiteEvents.toRow(event, { ...client, receivedAt }));
+    const visitorId = client.address
+      ? this.visitors.idFor({ site: client.site ?? '', address: client.address, userAgent: client.userAgent ?? '' }, receivedAt)
+      : undefined;
+    this.writer.enqueue(
+      'website_events',
+      websiteEvents.toRow(event, { country: client.country, userAgent: client.userAgent, receivedAt, visitorId }),
+    );
+  }
+
+  /** A website event refused without a 4xx answer (the pixel always answers its image). */
+  rejectWebsiteEvent(): void {
+    this.stats.add('website_events', 'rejected');
   }
 }
