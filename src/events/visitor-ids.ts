@@ -38,7 +38,8 @@ export class VisitorIds implements OnModuleInit {
   onModuleInit(): void {
     if (this.config.production && !this.config.visitorSecret) {
       this.logger.warn({
-        message: 'VISITOR_SECRET is not set: each instance draws its own daily visitor salt, so with several instances a visitor counts once per instance',
+        message:
+          'VISITOR_SECRET is not set: each instance draws its own daily visitor salt, so with several instances a visitor counts once per instance',
         fix: 'set VISITOR_SECRET (32+ random characters, e.g. `openssl rand -base64 32`) in the environment of every instance',
       });
     }
@@ -47,10 +48,13 @@ export class VisitorIds implements OnModuleInit {
   /** The visitor id for an event received at `receivedAt`. */
   idFor(input: VisitorInput, receivedAt: Date): string {
     const salt = this.saltOf(receivedAt.toISOString().slice(0, 10));
-    return createHmac('sha256', salt)
-      .update(`${input.site}\n${input.address}\n${input.userAgent}`)
-      .digest('hex')
-      .slice(0, VISITOR_ID_HEX);
+    return (
+      createHmac('sha256', salt)
+        // JSON: the three fields cannot run into each other.
+        .update(JSON.stringify([input.site, input.address, input.userAgent]))
+        .digest('hex')
+        .slice(0, VISITOR_ID_HEX)
+    );
   }
 
   /** The UTC days whose salt this process holds: at most one, today's. */
