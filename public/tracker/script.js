@@ -18,7 +18,7 @@
   function off() {
     try {
       if (w.localStorage.getItem('analytics-opt-out') === 'true') return true;
-    } catch (e) {
+    } catch {
       // storage blocked: no flag
     }
     return tag.hasAttribute('data-respect-dnt') && (n.globalPrivacyControl === true || n.doNotTrack === '1' || w.doNotTrack === '1');
