@@ -6,13 +6,14 @@ import { DashboardModule } from './dashboard/dashboard.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { StatsModule } from './stats/stats.module';
+import { TrackerModule } from './tracker/tracker.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), StatsModule, EventsModule, HealthModule, AdminModule, DashboardModule],
+      imports: [ConfigModule.forRoot(config), StatsModule, EventsModule, HealthModule, AdminModule, DashboardModule, TrackerModule],
     };
   }
 }

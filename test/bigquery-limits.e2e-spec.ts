@@ -10,7 +10,7 @@ import { createWarehouse, openOnce } from '../src/warehouse/warehouse.factory';
 import { DML_WINDOW_MS, FakeBigQuery, MAX_REQUEST_BYTES, MAX_RUNNING_INSERTS } from './fake-bigquery/fake-bigquery';
 import { bigQueryEnv, tableRef } from './fake-bigquery/env';
 import { startApp, TestApp, waitFor } from './support/app';
-import { appBeacon, websitePageview } from './support/payloads';
+import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
 
 /**
  * The situations of issue 12, end to end: the real app (or BatchWriters) and the real client
@@ -37,7 +37,9 @@ async function post(t: TestApp, route: string, bodies: object[], wave = 100): Pr
     await Promise.all(
       bodies
         .slice(i, i + wave)
-        .map((body) => http.post(route).set('Content-Type', 'application/json').send(JSON.stringify(body)).expect(204)),
+        .map((body) =>
+          http.post(route).set('Content-Type', 'application/json').set('User-Agent', BROWSER_UA).send(JSON.stringify(body)).expect(204),
+        ),
     );
   }
 }

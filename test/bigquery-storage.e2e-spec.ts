@@ -144,6 +144,7 @@ describe('Ingestion through the Storage Write API, with the real client and a fa
           Array.from({ length: 200 }, (_, i) =>
             http
               .post('/events/website')
+              .set('User-Agent', BROWSER_UA)
               .send({ ...websitePageview, path: `/burst/${wave * 200 + i}` })
               .expect(204),
           ),

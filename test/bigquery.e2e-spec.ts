@@ -112,6 +112,10 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
           entryPage: '/',
           referrer: 'news.ycombinator.com/item',
           country: null,
+          visitorId: expect.stringMatching(/^[0-9a-f]{16}$/),
+          utmSource: null,
+          utmMedium: null,
+          utmCampaign: null,
         },
         {
           type: 'event',
@@ -122,6 +126,10 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
           entryPage: '/download',
           referrer: 'direct',
           country: 'BR',
+          visitorId: expect.stringMatching(/^[0-9a-f]{16}$/),
+          utmSource: null,
+          utmMedium: null,
+          utmCampaign: null,
         },
       ]);
     });
@@ -153,8 +161,8 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
       const website = inserts.find((r) => r.body.configuration.query.query.includes('website_events'))!;
       const query = website.body.configuration.query;
       expect(query.query).toBe(
-        'INSERT INTO `test-project.analytics.website_events` (`type`, `eventName`, `eventCategory`, `date`, `path`, `entryPage`, `referrer`, `country`) ' +
-          'SELECT s.`type`, s.`eventName`, s.`eventCategory`, s.`date`, s.`path`, s.`entryPage`, s.`referrer`, s.`country` FROM UNNEST(@rows) AS s',
+        'INSERT INTO `test-project.analytics.website_events` (`type`, `eventName`, `eventCategory`, `date`, `path`, `entryPage`, `referrer`, `country`, `visitorId`, `utmSource`, `utmMedium`, `utmCampaign`) ' +
+          'SELECT s.`type`, s.`eventName`, s.`eventCategory`, s.`date`, s.`path`, s.`entryPage`, s.`referrer`, s.`country`, s.`visitorId`, s.`utmSource`, s.`utmMedium`, s.`utmCampaign` FROM UNNEST(@rows) AS s',
       );
       expect(query.queryParameters).toHaveLength(1);
       expect(query.queryParameters[0].parameterType.arrayType.structTypes.map((s: any) => `${s.name}:${s.type.type}`)).toEqual([
@@ -166,6 +174,10 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
         'entryPage:STRING',
         'referrer:STRING',
         'country:STRING',
+        'visitorId:STRING',
+        'utmSource:STRING',
+        'utmMedium:STRING',
+        'utmCampaign:STRING',
       ]);
       expect(website.body.jobReference.jobId).toMatch(/^ingest_website_events_[0-9a-f-]{36}_0$/);
       for (const r of inserts) expect(r.body.configuration.query.query).not.toMatch(/win32|download|news\.ycombinator/);

@@ -98,7 +98,20 @@ describe('GET /dashboard in Chromium (e2e)', () => {
     expect(await kpi(page, 'website_totals.pageviews')).toBe('7');
     expect(await kpi(page, 'website_totals.visits')).toBe('5');
     expect(await kpi(page, 'website_totals.downloads')).toBe('4');
-    expect(await page.locator('.kpi.placeholder').textContent()).toContain('Unique visitors');
+    expect(await kpi(page, 'website_totals.visitors')).toBe('4');
+    expect(await kpi(page, 'website_totals.bounce_rate')).toBe('80 %');
+    expect(await kpi(page, 'website_totals.views_per_visit')).toBe('1.2');
+    expect(await page.locator('.kpi.placeholder').count()).toBe(0);
+    expect(await rows(page, 'website_campaigns')).toEqual([
+      ['news', 'social', 'launch', '2', '2'],
+      ['newsletter', 'email', '(none)', '1', '1'],
+    ]);
+    // The days chart's table: day, page views, visitors, visits, downloads.
+    expect((await rows(page, 'website_days')).filter((r) => r[1] !== '0')).toEqual([
+      ['2024-04-10', '1', '1', '1', '0'],
+      [D1, '4', '2', '3', '3'],
+      [D2, '2', '1', '1', '1'],
+    ]);
     const appDays = await rows(page, 'app_days');
     expect(appDays).toHaveLength(2 * 30); // two charts of the 30 days each, days without events as 0
     expect(appDays.filter((r) => r[1] !== '0' && r.length === 4)).toEqual([
@@ -122,7 +135,7 @@ describe('GET /dashboard in Chromium (e2e)', () => {
       ['linux', '1'],
       ['mac', '1'],
     ]);
-    expect(await page.locator('canvas').count()).toBe(14);
+    expect(await page.locator('canvas').count()).toBe(15);
     mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await page.close();

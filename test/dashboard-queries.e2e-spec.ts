@@ -90,7 +90,9 @@ describe('sql/dashboard range queries on DuckDB', () => {
         avg_environments: null,
       },
     ]);
-    expect(await run('website_totals', empty)).toEqual([{ pageviews: 0, visits: 0, downloads: 0 }]);
+    expect(await run('website_totals', empty)).toEqual([
+      { pageviews: 0, visitors: 0, visits: 0, bounce_rate: null, views_per_visit: null, downloads: 0 },
+    ]);
     expect(await run('website_days', empty)).toEqual([]);
   });
 
@@ -152,14 +154,18 @@ describe('sql/dashboard range queries on DuckDB', () => {
   });
 
   check('website_totals', async () => {
-    expect(await run('website_totals')).toEqual([{ pageviews: 7, visits: 5, downloads: 4 }]);
+    // Visitors, visits and bounces as worked out in support/dashboard-fixture.ts: 1 + 2 + 1 visitors,
+    // 1 + 3 + 1 visits, 1 + 2 + 1 bounces, 1 + 4 + 1 page views in visits.
+    expect(await run('website_totals')).toEqual([
+      { pageviews: 7, visitors: 4, visits: 5, bounce_rate: r(4 / 5), views_per_visit: r(6 / 5), downloads: 4 },
+    ]);
   });
 
   check('website_days', async () => {
     expect(await run('website_days')).toEqual([
-      { day: D0, pageviews: 1, visits: 1, downloads: 0 },
-      { day: D1, pageviews: 4, visits: 2, downloads: 3 },
-      { day: D2, pageviews: 2, visits: 2, downloads: 1 },
+      { day: D0, pageviews: 1, visitors: 1, visits: 1, bounce_rate: 1, views_per_visit: 1, downloads: 0 },
+      { day: D1, pageviews: 4, visitors: 2, visits: 3, bounce_rate: r(2 / 3), views_per_visit: r(4 / 3), downloads: 3 },
+      { day: D2, pageviews: 2, visitors: 1, visits: 1, bounce_rate: 1, views_per_visit: 1, downloads: 1 },
     ]);
   });
 
@@ -174,10 +180,25 @@ describe('sql/dashboard range queries on DuckDB', () => {
 
   check('website_entries', async () => {
     expect(await run('website_entries')).toEqual([
-      { entry_page: '/', visits: 3 },
-      { entry_page: '/blog/post', visits: 1 },
-      { entry_page: '/docs', visits: 1 },
+      { entry_page: '/', entries: 3 },
+      { entry_page: '/blog/post', entries: 1 },
+      { entry_page: '/docs', entries: 1 },
     ]);
+  });
+
+  check('website_campaigns', async () => {
+    expect(await run('website_campaigns')).toEqual([
+      { source: 'news', medium: 'social', campaign: 'launch', visitors: 2, pageviews: 2 },
+      { source: 'newsletter', medium: 'email', campaign: '(none)', visitors: 1, pageviews: 1 },
+    ]);
+    expect(await run('website_campaigns', { start: D2, end: D2 })).toEqual([
+      { source: 'news', medium: 'social', campaign: 'launch', visitors: 1, pageviews: 1 },
+    ]);
+  });
+
+  it('counts visitors over a range as the sum of the days (ids change daily), and splits visits at 30 minutes', async () => {
+    const [d1] = await run('website_totals', { start: D1, end: D1 });
+    expect(d1).toMatchObject({ visitors: 2, visits: 3, bounce_rate: r(2 / 3), views_per_visit: r(4 / 3) });
   });
 
   check('website_referrers', async () => {
@@ -225,7 +246,9 @@ describe('sql/dashboard range queries on DuckDB', () => {
     expect(Object.keys(data.results).sort()).toEqual(catalog.queries.map((q) => q.name).sort());
     expect(data.results.app_totals[0]).toMatchObject({ sessions: 4, active_installations: 2, median_duration_seconds: 120 });
     expect(data.previous.app_totals[0]).toMatchObject({ sessions: 6, active_installations: 4, median_duration_seconds: 100 });
-    expect(data.previous.website_totals).toEqual([{ pageviews: 4, visits: 2, downloads: 3 }]);
+    expect(round(data.previous.website_totals)).toEqual([
+      { pageviews: 4, visitors: 2, visits: 3, bounce_rate: r(2 / 3), views_per_visit: r(4 / 3), downloads: 3 },
+    ]);
     expect(data.results.app_days).toEqual([expect.objectContaining({ day: D2 })]);
     expect(data.maxAgeSeconds).toBe(0); // DuckDB: no cache
   });

@@ -97,6 +97,10 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
         entryPage: '/',
         referrer: 'news.ycombinator.com/item',
         country: null,
+        visitorId: expect.stringMatching(/^[0-9a-f]{16}$/),
+        utmSource: null,
+        utmMedium: null,
+        utmCampaign: null,
       });
     });
 
@@ -110,6 +114,10 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
         entryPage: '/download',
         referrer: 'direct',
         country: 'BR',
+        visitorId: expect.stringMatching(/^[0-9a-f]{16}$/),
+        utmSource: null,
+        utmMedium: null,
+        utmCampaign: null,
       });
     });
   });

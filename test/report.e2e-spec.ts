@@ -27,10 +27,10 @@ describe('npm run report on DuckDB', () => {
       `Analytics report: 2024-05-01 to 2024-05-02 (2 days, UTC), DuckDB ${path}
 
 Website per day
-  day         pageviews  visits  downloads
-  ----------  ---------  ------  ---------
-  2024-05-01          4       2          3
-  2024-05-02          2       2          1
+  day         pageviews  visitors  visits  downloads
+  ----------  ---------  --------  ------  ---------
+  2024-05-01          4         2       3          3
+  2024-05-02          2         1       1          1
 
 Downloads by OS
   os     downloads
@@ -48,11 +48,11 @@ Top pages
   /pricing            1
 
 Top entry pages
-  entry_page  visits
-  ----------  ------
-  /                2
-  /blog/post       1
-  /docs            1
+  entry_page  entries
+  ----------  -------
+  /                 2
+  /blog/post        1
+  /docs             1
 
 Top referrers (page views)
   referrer_host         pageviews
@@ -114,11 +114,11 @@ Web vs desktop
   it('takes the last 30 days by default, and --days N counts today as one of the N', async () => {
     const recent = await report([], { DUCKDB_PATH: path }, '2024-05-30T23:00:00Z');
     expect(recent.out).toContain('2024-05-01 to 2024-05-30 (30 days, UTC)');
-    expect(recent.out).toContain('  2024-05-01          4       2          3\n');
+    expect(recent.out).toContain('  2024-05-01          4         2       3          3\n');
 
     const tooLate = await report([], { DUCKDB_PATH: path }, '2024-05-31T00:00:00Z');
     expect(tooLate.out).not.toContain('2024-05-01  ');
-    expect(tooLate.out).toContain('  2024-05-02          2       2          1\n');
+    expect(tooLate.out).toContain('  2024-05-02          2         1       1          1\n');
 
     const today = await report(['--days=1'], { DUCKDB_PATH: path }, '2024-05-02T08:00:00Z');
     expect(today.code).toBe(0);

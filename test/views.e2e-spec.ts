@@ -53,8 +53,25 @@ describe('dashboard views on DuckDB', () => {
 
   check('website_pageviews_daily', async () => {
     expect(await view('website_pageviews_daily', 'day')).toEqual([
-      { day: D1, pageviews: 4, visits: 2 },
-      { day: D2, pageviews: 2, visits: 2 },
+      { day: D1, pageviews: 4, entries: 2 },
+      { day: D2, pageviews: 2, entries: 2 },
+    ]);
+  });
+
+  check('website_visitors_daily', async () => {
+    // Worked out in support/dashboard-fixture.ts: on D1 V1's two views 30 minutes apart are one
+    // visit, V2's 30 minutes and 1 ms apart two; V9's event is no visit; D2's view without an id counts nowhere.
+    expect(await view('website_visitors_daily', 'day')).toEqual([
+      { day: D1, visitors: 2, visits: 3, bounces: 2, visit_pageviews: 4, bounce_rate: r(2 / 3), views_per_visit: r(4 / 3) },
+      { day: D2, visitors: 1, visits: 1, bounces: 1, visit_pageviews: 1, bounce_rate: 1, views_per_visit: 1 },
+    ]);
+  });
+
+  check('website_campaigns_daily', async () => {
+    expect(await view('website_campaigns_daily', 'day, source')).toEqual([
+      { day: D1, source: 'news', medium: 'social', campaign: 'launch', visitors: 1, pageviews: 1 },
+      { day: D1, source: 'newsletter', medium: 'email', campaign: '(none)', visitors: 1, pageviews: 1 },
+      { day: D2, source: 'news', medium: 'social', campaign: 'launch', visitors: 1, pageviews: 1 },
     ]);
   });
 
@@ -98,10 +115,10 @@ describe('dashboard views on DuckDB', () => {
 
   check('website_entry_pages', async () => {
     expect(await view('website_entry_pages', 'day, entry_page')).toEqual([
-      { day: D1, entry_page: '/', visits: 1 },
-      { day: D1, entry_page: '/docs', visits: 1 },
-      { day: D2, entry_page: '/', visits: 1 },
-      { day: D2, entry_page: '/blog/post', visits: 1 },
+      { day: D1, entry_page: '/', entries: 1 },
+      { day: D1, entry_page: '/docs', entries: 1 },
+      { day: D2, entry_page: '/', entries: 1 },
+      { day: D2, entry_page: '/blog/post', entries: 1 },
     ]);
   });
 
@@ -278,7 +295,7 @@ describe('dashboard views over events sent to the HTTP API', () => {
   });
 
   it('shows referrer hosts, direct, visits and Unknown countries', async () => {
-    expect(await view('website_pageviews_daily', 'day')).toEqual([{ day: today, pageviews: 2, visits: 1 }]);
+    expect(await view('website_pageviews_daily', 'day')).toEqual([{ day: today, pageviews: 2, entries: 1 }]);
     expect(await view('website_pageviews_by_referrer', 'referrer_host')).toEqual([
       { day: today, referrer_host: 'direct', pageviews: 1 },
       { day: today, referrer_host: 'news.ycombinator.com', pageviews: 1 },
@@ -288,7 +305,7 @@ describe('dashboard views over events sent to the HTTP API', () => {
       { day: today, country: 'BR', pageviews: 1 },
       { day: today, country: 'Unknown', pageviews: 1 },
     ]);
-    expect(await view('website_entry_pages', 'entry_page')).toEqual([{ day: today, entry_page: '/', visits: 1 }]);
+    expect(await view('website_entry_pages', 'entry_page')).toEqual([{ day: today, entry_page: '/', entries: 1 }]);
     expect(await view('website_downloads_daily', 'os')).toEqual([{ day: today, os: 'mac', downloads: 1 }]);
   });
 });

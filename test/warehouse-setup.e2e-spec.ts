@@ -90,6 +90,10 @@ describe('npm run warehouse:setup (e2e)', () => {
         'entryPage STRING REQUIRED',
         'referrer STRING REQUIRED',
         'country STRING NULLABLE',
+        'visitorId STRING NULLABLE',
+        'utmSource STRING NULLABLE',
+        'utmMedium STRING NULLABLE',
+        'utmCampaign STRING NULLABLE',
       ]);
       for (const view of VIEWS) expect(fake.table(tableRef(view))?.type).toBe('VIEW');
     });

@@ -11,20 +11,30 @@
     totals: 'website_totals',
     kpis: [
       { column: 'pageviews', label: 'Page views' },
+      // Visitor ids change every UTC day: a visitor who comes back another day counts again.
+      { column: 'visitors', label: 'Unique visitors' },
+      // A visitor's page views each within 30 minutes of the one before.
       { column: 'visits', label: 'Visits' },
+      { column: 'bounce_rate', label: 'Bounce rate', format: percent },
+      { column: 'views_per_visit', label: 'Views per visit', format: (v) => decimal(v, 2) },
       { column: 'downloads', label: 'Downloads' },
-      // Unique visitors need a visitor estimate that the website events do not carry yet: a later issue.
-      { placeholder: true, label: 'Unique visitors', text: 'Not measured yet: comes with a later release' },
     ],
     charts: [
       {
-        title: 'Page views, visits and downloads per day',
+        title: 'Page views, visitors, visits and downloads per day',
         query: 'website_days',
         kind: 'days',
-        series: ['pageviews', 'visits', 'downloads'],
+        series: ['pageviews', 'visitors', 'visits', 'downloads'],
       },
       { title: 'Top pages', query: 'website_pages', kind: 'bars', label: 'path', series: ['pageviews'] },
-      { title: 'Entry pages', query: 'website_entries', kind: 'bars', label: 'entry_page', series: ['visits'] },
+      { title: 'Entry pages', query: 'website_entries', kind: 'bars', label: 'entry_page', series: ['entries'] },
+      {
+        title: 'Campaigns (source / medium / campaign)',
+        query: 'website_campaigns',
+        kind: 'bars',
+        label: ['source', 'medium', 'campaign'],
+        series: ['visitors', 'pageviews'],
+      },
       { title: 'Referrers', query: 'website_referrers', kind: 'bars', label: 'referrer_host', series: ['pageviews'] },
       { title: 'Countries', query: 'website_countries', kind: 'bars', label: 'country', series: ['pageviews'] },
       { title: 'Downloads by OS', query: 'website_download_os', kind: 'bars', label: 'os', series: ['downloads'] },
@@ -242,8 +252,11 @@
     }
     const top = rows.slice(0, 10);
     const datasets = spec.series.map((s, i) => ({ label: words(s), data: top.map((r) => r[s]), backgroundColor: COLORS[i] }));
-    const columns = [spec.label, ...spec.series];
-    return { labels: top.map((r) => String(r[spec.label])), datasets, columns, tableRows: rows.map((r) => columns.map((c) => r[c])) };
+    // A label may be several columns (source / medium / campaign): one bar each, one table column each.
+    const labelColumns = [].concat(spec.label);
+    const columns = [...labelColumns, ...spec.series];
+    const labels = top.map((r) => labelColumns.map((c) => String(r[c])).join(' / '));
+    return { labels, datasets, columns, tableRows: rows.map((r) => columns.map((c) => r[c])) };
   }
 
   function line(label, data, color) {
@@ -300,6 +313,11 @@
 
   function integer(value) {
     return typeof value === 'number' ? value.toLocaleString('en-US') : '—';
+  }
+
+  /** 0.8 as "80 %". */
+  function percent(value) {
+    return typeof value === 'number' ? `${Math.round(value * 1000) / 10} %` : '—';
   }
 
   function decimal(value, digits) {

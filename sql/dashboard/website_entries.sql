@@ -1,7 +1,7 @@
--- Entry pages over the range: visits by the page they started on.
+-- Entry pages over the range: entries (page views with path = entryPage) by page.
 SELECT
   entryPage AS entry_page,
-  COUNT(*) AS visits
+  COUNT(*) AS entries
 FROM `{{dataset}}.website_events`
 WHERE DATE(date) BETWEEN @start_date AND @end_date
   AND type = 'pageview' AND path = entryPage

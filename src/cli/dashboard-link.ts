@@ -27,10 +27,12 @@ const LOOKER_RANGE: Record<string, string> = {
 
 /**
  * A range query whose figures cannot be made from the views' daily rows: a distinct count or a
- * median over the whole range (a query grouped by day is covered by the daily views).
+ * median over the whole range (a query grouped by day is covered by the daily views). Distinct
+ * visitors are not one: visitor ids change every UTC day, so a range's distinct visitors are the
+ * sum of its days' (website_visitors_daily, website_campaigns_daily).
  */
 export function rangeDependent(query: QueryDef): boolean {
-  return /COUNT\s*\(\s*DISTINCT|APPROX_QUANTILES/i.test(query.sql) && !/\bAS\s+day\b/i.test(query.sql);
+  return /COUNT\s*\(\s*DISTINCT\s+(?!visitorId\b)|APPROX_QUANTILES/i.test(query.sql) && !/\bAS\s+day\b/i.test(query.sql);
 }
 
 /**

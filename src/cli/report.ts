@@ -26,14 +26,15 @@ export const SECTIONS: readonly Section[] = [
   {
     title: 'Website per day',
     sql: (since) => `
-      SELECT day, p.pageviews, p.visits, IFNULL(d.downloads, 0) AS downloads
+      SELECT day, p.pageviews, IFNULL(v.visitors, 0) AS visitors, IFNULL(v.visits, 0) AS visits, IFNULL(d.downloads, 0) AS downloads
       FROM (SELECT * FROM ${from('website_pageviews_daily', since)}) AS p
       FULL JOIN (SELECT day, SUM(downloads) AS downloads FROM ${from('website_downloads_daily', since)} GROUP BY 1) AS d USING (day)
+      LEFT JOIN (SELECT day, visitors, visits FROM ${from('website_visitors_daily', since)}) AS v USING (day)
       ORDER BY day`,
   },
   { title: 'Downloads by OS', sql: (since) => top('website_downloads_daily', 'os', 'downloads', since) },
   { title: 'Top pages', sql: (since) => top('website_pageviews_by_page', 'path', 'pageviews', since) },
-  { title: 'Top entry pages', sql: (since) => top('website_entry_pages', 'entry_page', 'visits', since) },
+  { title: 'Top entry pages', sql: (since) => top('website_entry_pages', 'entry_page', 'entries', since) },
   { title: 'Top referrers (page views)', sql: (since) => top('website_pageviews_by_referrer', 'referrer_host', 'pageviews', since) },
   { title: 'Top referrers (downloads)', sql: (since) => top('website_downloads_by_referrer', 'referrer_host', 'downloads', since) },
   { title: 'Website countries', sql: (since) => top('website_pageviews_by_country', 'country', 'pageviews', since) },

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
-import { IsIn, IsInt, IsIP, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsIP, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 import { accessSync, constants, mkdtempSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
@@ -188,6 +188,15 @@ class Environment {
   @IsOptional()
   @IsString()
   DASHBOARD_PASSWORD?: string = undefined;
+
+  /**
+   * Key from which every instance derives the same daily visitor-id salt. Without it each process
+   * draws a random salt per UTC day (see VisitorIds and the README's "Unique visitors").
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters, e.g. the output of `openssl rand -base64 32`' })
+  VISITOR_SECRET?: string = undefined;
 }
 
 /** One line per bad variable; `message` is those lines joined with newlines. */
@@ -293,6 +302,8 @@ export class AppConfig {
   readonly shutdownFlushTimeoutMs: number;
   readonly adminToken?: string;
   readonly dashboardPassword?: string;
+  /** Shared key for the daily visitor-id salt; undefined: a random salt per process and UTC day. */
+  readonly visitorSecret?: string;
 
   /**
    * Throws a ConfigError with one line per bad variable, each naming the variable, its value
@@ -376,6 +387,7 @@ export class AppConfig {
     this.shutdownFlushTimeoutMs = e.SHUTDOWN_FLUSH_TIMEOUT_MS;
     this.adminToken = e.ADMIN_TOKEN;
     this.dashboardPassword = e.DASHBOARD_PASSWORD;
+    this.visitorSecret = e.VISITOR_SECRET;
   }
 
   /** Whether browsers may send website events from anywhere at all. */

@@ -1,28 +1,55 @@
-import { Request } from 'express';
 import { isIP } from 'node:net';
 
-/**
- * The address a rate limit is keyed on. In production, X-Appengine-User-IP: App Engine sets it
- * to the address its front end saw, and removes any header of that name a client sends
- * (https://cloud.google.com/appengine/docs/standard/reference/request-headers). Not req.ip,
- * which with 'trust proxy' is the first X-Forwarded-For entry, written by the client. Locally
- * (and should the header ever be missing), the socket's peer address. Never stored or logged.
- */
-export function clientAddress(req: Request, production: boolean): string {
-  const header = req.headers['x-appengine-user-ip'];
-  const appEngine = production && typeof header === 'string' ? header.trim() : '';
-  const address = isIP(appEngine) ? appEngine : (req.socket.remoteAddress ?? 'unknown');
-  return isIP(address) === 6 ? ipv6Network(address) : address;
+/** What clientAddress reads from a request: its headers and the socket's peer address. */
+export interface AddressSource {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly socket: { readonly remoteAddress?: string };
 }
 
 /**
- * One IPv6 client holds a whole /64 (RFC 6177 gives sites at least that) and can pick any
- * address in it: the limit is keyed on the /64, as an IPv4 client is keyed on its one address.
- * An IPv4-mapped address (::ffff:203.0.113.7, a dual-stack socket) is keyed as its IPv4 address.
+ * The client's IP address, from nothing the client can write, or undefined when there is none.
+ *
+ * In production (App Engine) the socket's peer is Google's front end, so the address comes from
+ * headers App Engine writes itself:
+ *  1. X-Appengine-User-IP: an App Engine-specific header, which App Engine removes from incoming
+ *     requests when a client sends it (exact, case-insensitive match), then sets itself.
+ *  2. Else X-Forwarded-For's second-to-last entry: App Engine documents the header as
+ *     "[CLIENT_IP(s)], [global forwarding rule IP]", appending the address it saw and then its
+ *     own. Every earlier entry (the first one included) is whatever the client sent.
+ * Locally (no proxy in front) it is the socket's peer address; forwarding headers are ignored.
+ *
+ * One function, for every per-client use (visitor ids, rate limits): the address is used in
+ * memory only and never stored or logged.
  */
+export function clientAddress(req: AddressSource, production: boolean): string | undefined {
+  if (!production) return valid(req.socket.remoteAddress);
+  const appEngine = valid(single(req.headers['x-appengine-user-ip']));
+  if (appEngine) return appEngine;
+  const forwarded = (single(req.headers['x-forwarded-for']) ?? '').split(',').map((entry) => entry.trim());
+  return forwarded.length >= 2 ? valid(forwarded[forwarded.length - 2]) : undefined;
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** An IPv4 or IPv6 address, IPv4-mapped IPv6 (::ffff:1.2.3.4) as plain IPv4. */
+function valid(value: string | undefined): string | undefined {
+  const address = value?.trim().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  return address && isIP(address) ? address.toLowerCase() : undefined;
+}
+
+/**
+ * What a rate limit is keyed on: the client's address, its /64 for IPv6 (one client holds a whole
+ * /64, RFC 6177, and can pick any address in it), or the socket's peer when no address is known.
+ */
+export function rateLimitKey(req: AddressSource, production: boolean): string {
+  const address = clientAddress(req, production) ?? req.socket.remoteAddress ?? 'unknown';
+  return isIP(address) === 6 ? ipv6Network(address) : address;
+}
+
+/** The /64 network of an IPv6 address, e.g. 2001:db8:1:2::/64. */
 export function ipv6Network(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1];
   const [head, tail = ''] = address.split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];

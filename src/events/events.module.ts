@@ -4,9 +4,11 @@ import cors from 'cors';
 import { Request } from 'express';
 import { AppConfig } from '../config/app-config';
 import { WarehouseModule } from '../warehouse/warehouse.module';
-import { clientAddress } from './client-address';
+import { rateLimitKey } from './client-address';
 import { EventsController } from './events.controller';
 import { EventsService } from './events.service';
+import { Clock } from './clock';
+import { VisitorIds } from './visitor-ids';
 
 /** Browsers may cache a preflight answer this long (Chromium caps it at 2 hours). */
 const PREFLIGHT_MAX_AGE_S = 86_400;
@@ -21,12 +23,12 @@ const PREFLIGHT_MAX_AGE_S = 86_400;
         // A sliding window, with no lock-out beyond it (blockDuration 0): a client gets exactly
         // `requests` in any window, and Retry-After says when its oldest request leaves it.
         throttlers: [{ limit: config.rateLimit.requests, ttl: config.rateLimit.windowMs, blockDuration: 0 }],
-        getTracker: (req: Record<string, unknown>) => clientAddress(req as unknown as Request, config.production),
+        getTracker: (req: Record<string, unknown>) => rateLimitKey(req as unknown as Request, config.production),
       }),
     }),
   ],
   controllers: [EventsController],
-  providers: [EventsService],
+  providers: [EventsService, VisitorIds, Clock],
 })
 export class EventsModule implements NestModule {
   constructor(private readonly config: AppConfig) {}

@@ -1,5 +1,5 @@
 import { INestApplication, LoggerService } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -48,9 +48,19 @@ export function unopenableDuckDbPath(): string {
 }
 
 /** The real app, configured as main.ts configures it, on the environment given (plus test-friendly defaults). */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const config = AppConfig.fromEnv({ DUCKDB_PATH: tempDuckDbPath(), FLUSH_INTERVAL_MS: '50', RETRY_BASE_DELAY_MS: '20', ...env });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+export async function startApp(
+  env: Record<string, string> = {},
+  override: (builder: TestingModuleBuilder) => TestingModuleBuilder = (builder) => builder,
+): Promise<TestApp> {
+  const config = AppConfig.fromEnv({
+    DUCKDB_PATH: tempDuckDbPath(),
+    FLUSH_INTERVAL_MS: '50',
+    RETRY_BASE_DELAY_MS: '20',
+    // Tests send bursts from one address; the rate limit's own tests set their limit.
+    RATE_LIMIT_REQUESTS: '1000000',
+    ...env,
+  });
+  const moduleRef = await override(Test.createTestingModule({ imports: [AppModule.forRoot(config)] })).compile();
   const logs = new CapturedLogs();
   const app = moduleRef.createNestApplication({ bodyParser: false, logger: logs });
   configureApp(app);

@@ -74,21 +74,57 @@ function hit(
   country: string | null,
   eventName: string | null = null,
   eventCategory: string | null = null,
+  visitorId: string | null = null,
+  campaign: [string | null, string | null, string | null] = [null, null, null],
 ): Row {
-  return { type, eventName, eventCategory, date: at(day, time), path, entryPage, referrer, country };
+  const [utmSource, utmMedium, utmCampaign] = campaign;
+  return {
+    type,
+    eventName,
+    eventCategory,
+    date: at(day, time),
+    path,
+    entryPage,
+    referrer,
+    country,
+    visitorId,
+    utmSource,
+    utmMedium,
+    utmCampaign,
+  };
 }
 
+/**
+ * Visitor ids (as the server derives them: 16 hex digits, a new one every day) and campaigns:
+ *   D0: V0 views / once: 1 visitor, 1 visit, 1 bounce.
+ *   D1: V1 views / at 00:00 and /docs at 00:30:00.000, exactly 30 minutes later: one visit of 2.
+ *       V2 views /docs at 09:00 and /pricing at 09:30:00.001, 30 minutes and 1 ms later: two
+ *       visits of 1 (two bounces). V9 only sends an event: not a visitor (page views only).
+ *       2 visitors, 3 visits, 2 bounces, 4 page views in visits.
+ *   D2: V3 views / once; the /blog/post view has no visitorId (sent before visitor ids):
+ *       1 visitor, 1 visit, 1 bounce, 1 page view in visits.
+ *   Over D0..D2: 4 visitors, 5 visits, bounce rate 4/5, 6/5 views per visit.
+ *   Campaigns (page views): news/social/launch by V1 (D1) and V3 (D2); newsletter/email/(none)
+ *   by V2 (D1).
+ */
+const V0 = 'a0a0a0a0a0a0a0a0';
+const V1 = 'b1b1b1b1b1b1b1b1';
+const V2 = 'c2c2c2c2c2c2c2c2';
+const V3 = 'd3d3d3d3d3d3d3d3';
+const V9 = 'e9e9e9e9e9e9e9e9';
+const LAUNCH: [string, string, string] = ['news', 'social', 'launch'];
+
 export const WEBSITE: Row[] = [
-  hit(D1, '00:00:00.000', 'pageview', '/', '/', 'news.ycombinator.com/item', 'US'), // a visit
-  hit(D1, '08:00:00.000', 'pageview', '/docs', '/', 'news.ycombinator.com/item', 'US'),
-  hit(D1, '09:00:00.000', 'pageview', '/docs', '/docs', 'direct', null), // a visit, no country
-  hit(D1, '10:00:00.000', 'pageview', '/pricing', '/docs', 'www.google.com/', 'DE'),
-  hit(D1, '11:00:00.000', 'event', '/download', '/', 'news.ycombinator.com/item', 'US', 'download', 'win'),
+  hit(D1, '00:00:00.000', 'pageview', '/', '/', 'news.ycombinator.com/item', 'US', null, null, V1, LAUNCH), // an entry
+  hit(D1, '00:30:00.000', 'pageview', '/docs', '/', 'news.ycombinator.com/item', 'US', null, null, V1),
+  hit(D1, '09:00:00.000', 'pageview', '/docs', '/docs', 'direct', null, null, null, V2, ['newsletter', 'email', null]), // an entry, no country
+  hit(D1, '09:30:00.001', 'pageview', '/pricing', '/docs', 'www.google.com/', 'DE', null, null, V2),
+  hit(D1, '11:00:00.000', 'event', '/download', '/', 'news.ycombinator.com/item', 'US', 'download', 'win', V1),
   hit(D1, '12:00:00.000', 'event', '/download', '/', 'direct', null, 'download', 'mac'),
-  hit(D1, '13:00:00.000', 'event', '/', '/', 'direct', 'US', 'signup', 'newsletter'), // not a download
+  hit(D1, '13:00:00.000', 'event', '/', '/', 'direct', 'US', 'signup', 'newsletter', V9), // not a download
   hit(D1, '23:59:59.999', 'event', '/download', '/download', 'github.com/org/repo', 'FR', 'download', 'Linux'),
-  hit(D2, '00:00:00.000', 'pageview', '/', '/', 'direct', 'US'), // a visit
-  hit(D2, '10:00:00.000', 'pageview', '/blog/post', '/blog/post', 'news.ycombinator.com/item', null), // a visit
+  hit(D2, '00:00:00.000', 'pageview', '/', '/', 'direct', 'US', null, null, V3, LAUNCH), // an entry
+  hit(D2, '10:00:00.000', 'pageview', '/blog/post', '/blog/post', 'news.ycombinator.com/item', null), // an entry, no visitorId
   hit(D2, '23:59:59.999', 'event', '/download', '/', 'direct', 'US', 'download', 'win'),
 ];
 
@@ -102,7 +138,7 @@ export const WEBSITE: Row[] = [
 export const EARLIER_TELEMETRY: Row[] = [
   session(F, D0, '10:00:00.000', '10:04:00.000', true, '2.3.0', 'linux', 'FR', 12, 'web', '10:04:01.000'), // 240 s
 ];
-export const EARLIER_WEBSITE: Row[] = [hit(D0, '12:00:00.000', 'pageview', '/', '/', 'duckduckgo.com/', 'FR')];
+export const EARLIER_WEBSITE: Row[] = [hit(D0, '12:00:00.000', 'pageview', '/', '/', 'duckduckgo.com/', 'FR', null, null, V0)];
 
 /** A DuckDB file at `path` with the schema, the views and the fixture rows (and D0's with `earlierDay`). */
 export async function writeDashboardFixture(path: string, { earlierDay = false } = {}): Promise<void> {

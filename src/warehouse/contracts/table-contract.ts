@@ -32,7 +32,10 @@ export interface RequestContext {
   readonly receivedAt: Date;
   /** X-Appengine-Country: ISO 3166-1 alpha-2, or ZZ when App Engine does not know. */
   readonly country?: string;
+  /** Read (bot filter), never stored. */
   readonly userAgent?: string;
+  /** The derived, daily-rotating visitor id (website events from a browser only). */
+  readonly visitorId?: string;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { campaignOf } from '../../normalize/campaign';
 import { countryFromHeader } from '../../normalize/country';
 import { normalizeReferrer, stripQuery } from '../../normalize/referrer';
 import { defineTable, nullable, required } from './table-contract';
@@ -12,7 +13,10 @@ export interface WebsiteEvent {
   readonly referrer?: string | null;
 }
 
-/** sql/tables/website_events.sql: one row per page view or event. Paths and referrers lose their query strings. */
+/**
+ * sql/tables/website_events.sql: one row per page view or event. Paths and referrers lose their query
+ * strings (the path's utm_source, utm_medium and utm_campaign are kept in their own columns).
+ */
 export const websiteEvents = defineTable({
   name: 'website_events',
   columns: {
@@ -24,6 +28,10 @@ export const websiteEvents = defineTable({
     entryPage: required('STRING'),
     referrer: required('STRING'),
     country: nullable('STRING'),
+    visitorId: nullable('STRING'),
+    utmSource: nullable('STRING'),
+    utmMedium: nullable('STRING'),
+    utmCampaign: nullable('STRING'),
   },
   receivedAt: 'date',
   toRow: (event: WebsiteEvent, context) => {
@@ -37,6 +45,9 @@ export const websiteEvents = defineTable({
       entryPage: event.entryPage ? stripQuery(event.entryPage) : path,
       referrer: normalizeReferrer(event.referrer),
       country: countryFromHeader(context.country),
+      visitorId: context.visitorId ?? null,
+      // Read before the query string goes: the campaign parameters, and nothing else, survive.
+      ...campaignOf(event.path),
     };
   },
 });
