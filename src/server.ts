@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { Server } from 'node:http';
+import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { AppConfig } from './config/app-config';
@@ -117,6 +117,12 @@ function warnIfNoWebsiteOrigin(config: AppConfig): void {
  */
 function stopOnSignals(app: NestExpressApplication, logger: AppLogger): void {
   let stopping = false;
+  const server: Server = app.getHttpServer();
+  // Clients that keep sending on kept-alive connections would hold the server open, and the
+  // flush back, for as long as they send: once stopping, every answer closes its connection.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) res.setHeader('Connection', 'close');
+  });
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       logger.log({ message: 'Already stopping: flushing the last batches', signal }, 'Bootstrap');
@@ -124,6 +130,7 @@ function stopOnSignals(app: NestExpressApplication, logger: AppLogger): void {
     }
     stopping = true;
     logger.log({ message: 'Stopping', signal }, 'Bootstrap');
+    server.closeIdleConnections();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {
