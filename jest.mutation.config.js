@@ -3,7 +3,8 @@
 // mutated sources in Stryker's sandbox, so they could kill no mutant and would cost a build per run.
 const base = require('./jest.config');
 
-const { globalSetup: _builtOnceForProcessTests, ...config } = base;
+const config = { ...base };
+delete config.globalSetup; // builds dist/ for those three only
 
 module.exports = {
   ...config,

@@ -16,7 +16,10 @@ describe('The form in which events are stored (e2e)', () => {
       .post('/events/telemetry')
       .send({ ...appBeacon, installationId: id.toUpperCase() })
       .expect(204);
-    await http.post('/events/telemetry').send({ ...appBeacon, startTime: '2024-05-02T10:00:00.000Z' }).expect(204);
+    await http
+      .post('/events/telemetry')
+      .send({ ...appBeacon, startTime: '2024-05-02T10:00:00.000Z' })
+      .expect(204);
     await t.app.close();
 
     const rows = await queryDuckDb(t.config.duckdbPath, 'SELECT installationId FROM telemetry');
