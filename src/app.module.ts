@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { EventsModule } from './events/events.module';
@@ -8,6 +9,6 @@ import { StatsModule } from './stats/stats.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: AppModule, imports: [ConfigModule.forRoot(config), StatsModule, EventsModule, HealthModule] };
+    return { module: AppModule, imports: [ConfigModule.forRoot(config), StatsModule, EventsModule, HealthModule, AdminModule] };
   }
 }

@@ -7,11 +7,13 @@ import { configureApp } from './app.setup';
 import { configOrExit } from './config/app-config';
 import { AppLogger } from './logging/app-logger';
 import { BatchWriter } from './warehouse/batch-writer.service';
+import { catalogOrExit } from './warehouse/contracts';
 
 const WARM_UP_DELAY_MS = 1000;
 
 async function bootstrap(): Promise<void> {
   const config = configOrExit(process.env);
+  catalogOrExit();
   const logger = new AppLogger(config.production);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,

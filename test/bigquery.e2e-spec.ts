@@ -5,8 +5,8 @@ import request from 'supertest';
 import { AppConfig } from '../src/config/app-config';
 import { IngestStats } from '../src/stats/ingest-stats';
 import { BatchWriter } from '../src/warehouse/batch-writer.service';
-import { SqlCatalog } from '../src/warehouse/sql-catalog';
-import { createWarehouse } from '../src/warehouse/warehouse.module';
+import { SqlCatalog } from '../src/warehouse/contracts';
+import { createWarehouse } from '../src/warehouse/warehouse.factory';
 import { DML_WINDOW_MS, FakeBigQuery } from './fake-bigquery/fake-bigquery';
 import { ACCESS_TOKEN, bigQueryEnv, tableRef } from './fake-bigquery/env';
 import { startApp, waitFor } from './support/app';
@@ -128,7 +128,7 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
 
     it('reads rows back through query() as plain JS values (npm run report)', async () => {
       const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
-      const rows = await warehouse.query('SELECT * FROM `{{dataset}}.telemetry`');
+      const rows = await warehouse.read('SELECT * FROM `{{dataset}}.telemetry`');
       await warehouse.close();
       const older = rows.find((r) => r.version === '1.9.3')!;
       expect({ ...older, receivedAt: older.receivedAt instanceof Date }).toEqual({
@@ -342,7 +342,7 @@ describe('Ingestion on BigQuery, through the real client and a fake BigQuery (e2
         const env = { ...bigQueryEnv(fake), BIGQUERY_ACCESS_TOKEN: '' };
         const warehouse = await createWarehouse(AppConfig.fromEnv(env), SqlCatalog.load());
         // The client falls back to an unauthenticated request when auth fails: the probe is what counts.
-        await warehouse.query('SELECT * FROM `{{dataset}}.telemetry`').catch(() => undefined);
+        await warehouse.read('SELECT * FROM `{{dataset}}.telemetry`').catch(() => undefined);
         await warehouse.close();
       } finally {
         process.env.METADATA_SERVER_DETECTION = detection;

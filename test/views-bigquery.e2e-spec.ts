@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { renderSql, SqlCatalog } from '../src/warehouse/sql-catalog';
+import { renderSql, SqlCatalog } from '../src/warehouse/contracts';
 import { toDuckDb } from '../src/warehouse/duckdb/duckdb-dialect';
 import { SECTIONS } from '../src/cli/report';
 import { BigQueryAnalyzer, startBigQueryAnalyzer } from './support/zetasql';

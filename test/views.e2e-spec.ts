@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { SqlCatalog } from '../src/warehouse/sql-catalog';
+import { SqlCatalog } from '../src/warehouse/contracts';
 import request from 'supertest';
 import { queryDuckDb, startApp, tempDuckDbPath } from './support/app';
 import { appBeacon, BROWSER_UA, olderAppJson, websiteDownload, websitePageview } from './support/payloads';

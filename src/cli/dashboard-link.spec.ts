@@ -1,4 +1,4 @@
-import { SqlCatalog } from '../warehouse/sql-catalog';
+import { SqlCatalog } from '../warehouse/contracts';
 import { dashboardLinkUrl, main } from './dashboard-link';
 
 describe('dashboardLinkUrl', () => {

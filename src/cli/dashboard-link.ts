@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError } from '../config/app-config';
-import { SqlCatalog } from '../warehouse/sql-catalog';
+import { SqlCatalog } from '../warehouse/contracts';
 
 export interface DashboardLinkOptions {
   projectId: string;

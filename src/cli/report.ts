@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { AppConfig, ConfigError } from '../config/app-config';
-import { SqlCatalog } from '../warehouse/sql-catalog';
-import { createWarehouse } from '../warehouse/warehouse.module';
-import { Warehouse } from '../warehouse/warehouse.port';
+import { SqlCatalog } from '../warehouse/contracts';
+import { createWarehouse } from '../warehouse/warehouse.factory';
+import { WarehouseReader } from '../warehouse/warehouse-reader';
 
 /**
  * `npm run report [-- --days N]`: the main dashboard views as terminal tables, over the last
@@ -85,14 +85,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     return 1;
   }
   const since = new Date(now.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
-  const warehouse = await createWarehouse(config, SqlCatalog.load());
+  const warehouse: WarehouseReader = await createWarehouse(config, SqlCatalog.load());
   try {
     io.out(`Analytics report: ${since} to ${now.toISOString().slice(0, 10)} (${days} days, UTC), ${describe(config)}\n`);
-    for (const section of SECTIONS) io.out(`\n${section.title}\n${formatTable(await warehouse.query(section.sql(since)))}`);
+    for (const section of SECTIONS) io.out(`\n${section.title}\n${formatTable(await warehouse.read(section.sql(since)))}`);
     return 0;
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-    io.err(`report: ${message} (are the views there? npm run warehouse:setup applies them)\n`);
+    io.err(`report: ${message} (${hint(config, message)})\n`);
     return 1;
   } finally {
     await closeQuietly(warehouse);
@@ -109,11 +109,19 @@ function parseDays(argv: readonly string[]): number | string {
     : `--days must be a whole number of days from 1 to 3660, not ${raw ?? 'nothing'}`;
 }
 
+/** DuckDB lets one process at a time open a file: while the API runs, it is the one to ask. */
+function hint(config: AppConfig, message: string): string {
+  if (config.warehouse === 'duckdb' && /lock/i.test(message)) {
+    return `the running API holds ${config.duckdbPath}: GET /admin/events on the API shows the last events and today's counts`;
+  }
+  return 'are the views there? npm run warehouse:setup applies them';
+}
+
 function describe(config: AppConfig): string {
   return config.warehouse === 'bigquery' ? `BigQuery dataset ${config.dataset}` : `DuckDB ${config.duckdbPath}`;
 }
 
-async function closeQuietly(warehouse: Warehouse): Promise<void> {
+async function closeQuietly(warehouse: WarehouseReader): Promise<void> {
   await warehouse.close().catch(() => undefined);
 }
 

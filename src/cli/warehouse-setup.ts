@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { configOrExit } from '../config/app-config';
-import { SqlCatalog } from '../warehouse/sql-catalog';
-import { createWarehouse } from '../warehouse/warehouse.module';
+import { SqlCatalog } from '../warehouse/contracts';
+import { createWarehouse } from '../warehouse/warehouse.factory';
+import { WarehouseAdmin } from '../warehouse/warehouse-admin';
 
 /**
  * `npm run warehouse:setup`: creates what is missing in the selected warehouse (dataset, tables,
@@ -9,7 +10,7 @@ import { createWarehouse } from '../warehouse/warehouse.module';
  */
 async function main(): Promise<number> {
   const config = configOrExit(process.env);
-  const warehouse = await createWarehouse(config, SqlCatalog.load());
+  const warehouse: WarehouseAdmin = await createWarehouse(config, SqlCatalog.load());
   const where = config.warehouse === 'bigquery' ? `BigQuery dataset ${config.dataset}` : `DuckDB ${config.duckdbPath}`;
   try {
     const done = await warehouse.applySchema();

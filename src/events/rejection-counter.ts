@@ -1,6 +1,6 @@
 import { NextFunction, Request, Response } from 'express';
 import { IngestStats } from '../stats/ingest-stats';
-import { TableName } from '../warehouse/sql-catalog';
+import { TableName } from '../warehouse/contracts';
 
 const TABLE_BY_PATH: Record<string, TableName> = {
   '/events/telemetry': 'telemetry',

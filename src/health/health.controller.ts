@@ -1,18 +1,15 @@
-import { Controller, Get, Headers, HttpCode, Logger } from '@nestjs/common';
-import { timingSafeEqual } from 'node:crypto';
-import { AppConfig } from '../config/app-config';
+import { Controller, Get, HttpCode, Inject, Logger } from '@nestjs/common';
+import { AdminOptional, IsAdmin } from '../admin/admin.guard';
 import { IngestStats } from '../stats/ingest-stats';
-import { BatchWriter } from '../warehouse/batch-writer.service';
-import { TABLE_NAMES } from '../warehouse/sql-catalog';
+import { WRITER_STATUS, WriterStatus } from '../warehouse/batch-writer.service';
 
 @Controller()
 export class HealthController {
   private readonly logger = new Logger(HealthController.name);
 
   constructor(
-    private readonly writer: BatchWriter,
+    @Inject(WRITER_STATUS) private readonly writer: WriterStatus,
     private readonly stats: IngestStats,
-    private readonly config: AppConfig,
   ) {}
 
   /**
@@ -33,20 +30,9 @@ export class HealthController {
 
   /** 200 while the server listens (it stops before the last flush). Counts only for ADMIN_TOKEN holders. */
   @Get('healthz')
-  health(@Headers('authorization') authorization?: string): Record<string, unknown> {
-    if (!this.isAdmin(authorization)) return { status: 'ok' };
-    return {
-      status: 'ok',
-      pending: Object.fromEntries(TABLE_NAMES.map((t) => [t, this.writer.pending(t)])),
-      counts: this.stats.snapshot(),
-    };
-  }
-
-  private isAdmin(authorization: string | undefined): boolean {
-    const token = this.config.adminToken;
-    if (!token || !authorization) return false;
-    const expected = Buffer.from(`Bearer ${token}`);
-    const given = Buffer.from(authorization);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+  @AdminOptional()
+  health(@IsAdmin() admin: boolean): Record<string, unknown> {
+    if (!admin) return { status: 'ok' };
+    return { status: 'ok', pending: this.writer.pendingByTable(), counts: this.stats.snapshot() };
   }
 }

@@ -21,6 +21,8 @@ export interface LogEntry {
  * One logger, two formats. In production every line is one JSON object on stdout that
  * Cloud Logging parses (`severity`, `message`, context fields); locally it is a readable line.
  * Messages may be strings or LogEntry objects; Nest passes the context (class name) last.
+ * Not Nest 11's ConsoleLogger({ json: true }): it writes `level` (not `severity`), nests object
+ * messages under `message` instead of lifting their fields, and sends errors to stderr.
  */
 export class AppLogger implements LoggerService {
   constructor(

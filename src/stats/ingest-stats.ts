@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { TABLE_NAMES, TableName } from '../warehouse/sql-catalog';
+import { TABLE_NAMES, TableName } from '../warehouse/contracts';
 
 export const COUNTERS = ['accepted', 'rejected', 'botFiltered', 'written', 'retried', 'dropped'] as const;
 export type Counter = (typeof COUNTERS)[number];

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { TABLE_NAMES } from '../warehouse/sql-catalog';
+import { TABLE_NAMES } from '../warehouse/contracts';
 import { COUNTERS, Counts, IngestStats } from './ingest-stats';
 
 export const SUMMARY_INTERVAL_MS = 60_000;

@@ -1,37 +1,40 @@
-import { Logger } from '@nestjs/common';
+import { Logger, LoggerService } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { formatText } from '../logging/app-logger';
 import { IngestStats } from '../stats/ingest-stats';
 import { BatchWriter } from './batch-writer.service';
-import { Row, SqlCatalog, TableDef } from './sql-catalog';
-import { Warehouse, WarehouseWriteError } from './warehouse.port';
+import { Row, SqlCatalog, TableDef, telemetry, TableName, TableRow, websiteEvents } from './contracts';
+import { openOnce } from './warehouse.factory';
+import { WarehouseSink, WarehouseWriteError } from './warehouse-sink';
 
 /**
- * The port's contract seen from BatchWriter: an engine that records each insert call and
- * fails on demand. The real engines are exercised end to end in test/.
+ * The sink's contract seen from BatchWriter: an engine that records each write and fails on
+ * demand. A held sink lets each write end only when the test calls release(), so that no test
+ * depends on how fast this machine is. Time is jest's fake clock. The real engines are
+ * exercised end to end in test/.
  */
-class ScriptedWarehouse implements Warehouse {
+class ScriptedSink implements WarehouseSink {
   readonly calls: { table: string; rows: number; batchId: string; at: number }[] = [];
   readonly stored: Row[] = [];
   failures: Error[] = [];
   inFlight = 0;
   maxInFlight = 0;
-  latencyMs = 0;
+  opened = 0;
+  closed = false;
+  held = false;
+  private readonly waiting: (() => void)[] = [];
 
-  async prepare(): Promise<void> {}
-  applySchema(): Promise<string[]> {
-    return Promise.resolve([]);
+  open(): Promise<void> {
+    this.opened++;
+    return Promise.resolve();
   }
-  query(): Promise<Record<string, unknown>[]> {
-    return Promise.resolve([]);
-  }
-  async close(): Promise<void> {}
 
-  async insert(table: TableDef, rows: readonly Row[], batchId: string): Promise<void> {
+  async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<void> {
     this.calls.push({ table: table.name, rows: rows.length, batchId, at: Date.now() });
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
-      await new Promise((r) => setTimeout(r, this.latencyMs));
+      if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
       const failure = this.failures.shift();
       if (failure) throw failure;
       this.stored.push(...rows);
@@ -39,113 +42,282 @@ class ScriptedWarehouse implements Warehouse {
       this.inFlight--;
     }
   }
+
+  /** Lets the oldest held write end. */
+  release(): void {
+    this.waiting.shift()?.();
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
 }
+
+class CapturedLogs implements LoggerService {
+  readonly lines: string[] = [];
+  log = () => undefined;
+  warn = () => undefined;
+  error = (message: unknown) => this.lines.push(formatText(message));
+}
+
+const FLUSH_MS = 20;
 
 function setup(env: Record<string, string> = {}) {
-  const config = AppConfig.fromEnv({ FLUSH_INTERVAL_MS: '20', RETRY_BASE_DELAY_MS: '10', ...env });
-  const warehouse = new ScriptedWarehouse();
+  const config = AppConfig.fromEnv({ FLUSH_INTERVAL_MS: String(FLUSH_MS), RETRY_BASE_DELAY_MS: '10', ...env });
+  const sink = new ScriptedSink();
   const stats = new IngestStats();
-  const writer = new BatchWriter(() => Promise.resolve(warehouse), SqlCatalog.load(), config, stats);
-  return { warehouse, stats, writer };
+  const writer = new BatchWriter(
+    openOnce(() => Promise.resolve(sink)),
+    SqlCatalog.load(),
+    config,
+    stats,
+  );
+  return { sink, stats, writer };
 }
 
-const row = (i: number): Row => ({ type: 'pageview', path: `/${i}` });
+const receivedAt = new Date('2024-05-01T12:00:00Z');
+function row<T extends TableName>(table: T, i: number): TableRow<T>;
+function row(table: TableName, i: number): Row {
+  return table === 'telemetry'
+    ? telemetry.toRow(
+        {
+          installationId: '6C3B6F7A-1A8E-4F4E-9D2B-1F0E8E5C2A11',
+          startTime: '2024-05-01T10:00:00Z',
+          endTime: '2024-05-01T10:10:00Z',
+          firstSession: false,
+          version: `${i}`,
+          os: 'linux',
+          environmentsCount: 1,
+        },
+        { receivedAt },
+      )
+    : websiteEvents.toRow({ type: 'pageview', path: `/${i}` }, { receivedAt });
+}
+
+/** Runs what is due now: the promise chains of writes that nothing holds. */
+const settle = () => jest.advanceTimersByTimeAsync(0);
 
 describe('BatchWriter', () => {
-  beforeAll(() => Logger.overrideLogger(false));
-  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
+  let logs: CapturedLogs;
+  beforeEach(() => {
+    jest.useFakeTimers();
+    logs = new CapturedLogs();
+    Logger.overrideLogger(logs);
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+    Logger.overrideLogger(['log', 'error', 'warn']);
+  });
 
-  it('closes a batch at BATCH_SIZE rows and the rest after FLUSH_INTERVAL_MS', async () => {
-    const { warehouse, writer } = setup({ BATCH_SIZE: '10', FLUSH_INTERVAL_MS: '300' });
+  it('closes a batch at BATCH_SIZE rows at once and the rest after FLUSH_INTERVAL_MS', async () => {
+    const { sink, writer } = setup({ BATCH_SIZE: '10', FLUSH_INTERVAL_MS: '300' });
     const started = Date.now();
-    for (let i = 0; i < 25; i++) writer.enqueue('website_events', row(i));
+    for (let i = 0; i < 25; i++) writer.enqueue('website_events', row('website_events', i));
+    await settle();
+    expect(sink.calls.map((c) => c.rows)).toEqual([10, 10]);
+    expect(sink.calls[0].at).toBe(started);
+    await jest.advanceTimersByTimeAsync(299);
+    expect(sink.calls).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sink.calls.map((c) => c.rows)).toEqual([10, 10, 5]);
     await writer.onApplicationShutdown();
-    expect(warehouse.calls.map((c) => c.rows)).toEqual([10, 10, 5]);
-    expect(warehouse.calls[0].at - started).toBeLessThan(250);
-    expect(warehouse.stored).toHaveLength(25);
+    expect(sink.stored).toHaveLength(25);
+  });
+
+  it('opens the sink once, before the first write, and closes it at shutdown', async () => {
+    const { sink, writer } = setup({ BATCH_SIZE: '1' });
+    for (let i = 0; i < 3; i++) writer.enqueue('telemetry', row('telemetry', i));
+    await writer.onApplicationShutdown();
+    expect(sink.calls).toHaveLength(3);
+    expect(sink.opened).toBe(1);
+    expect(sink.closed).toBe(true);
   });
 
   it('keeps one write in flight per table', async () => {
-    const { warehouse, writer } = setup({ BATCH_SIZE: '5' });
-    warehouse.latencyMs = 30;
-    for (let i = 0; i < 40; i++) writer.enqueue('telemetry', row(i));
+    const { sink, writer } = setup({ BATCH_SIZE: '5' });
+    sink.held = true;
+    for (let i = 0; i < 40; i++) writer.enqueue('telemetry', row('telemetry', i));
+    for (let write = 1; write <= 8; write++) {
+      await settle();
+      expect(sink.calls).toHaveLength(write);
+      expect(sink.inFlight).toBe(1);
+      sink.release();
+    }
     await writer.onApplicationShutdown();
-    expect(warehouse.calls).toHaveLength(8);
-    expect(warehouse.maxInFlight).toBe(1);
+    expect(sink.calls).toHaveLength(8);
+    expect(sink.maxInFlight).toBe(1);
   });
 
   it('merges the batches that close while a write is in flight, up to BATCH_SIZE rows', async () => {
-    const { warehouse, writer } = setup({ BATCH_SIZE: '30', FLUSH_INTERVAL_MS: '10' });
-    // Writes slower than the whole enqueue loop, so that timing noise cannot split the merges.
-    warehouse.latencyMs = 400;
+    const { sink, writer } = setup({ BATCH_SIZE: '30', FLUSH_INTERVAL_MS: '10' });
+    sink.held = true;
     for (let i = 0; i < 10; i++) {
-      for (let j = 0; j < 5; j++) writer.enqueue('telemetry', row(i * 5 + j));
-      await new Promise((r) => setTimeout(r, 20));
+      for (let j = 0; j < 5; j++) writer.enqueue('website_events', row('website_events', i * 5 + j));
+      await jest.advanceTimersByTimeAsync(10);
     }
+    // Ten batches of 5 closed; the first is being written, the nine others wait.
+    expect(sink.calls.map((c) => c.rows)).toEqual([5]);
+    sink.held = false;
+    sink.release();
     await writer.onApplicationShutdown();
-    expect(warehouse.stored.map((r) => r.path)).toEqual(Array.from({ length: 50 }, (_, i) => `/${i}`));
-    // About ten batches closed; the ones that closed during a write were merged into the next.
-    expect(warehouse.calls.length).toBeLessThanOrEqual(4);
-    expect(Math.max(...warehouse.calls.map((c) => c.rows))).toBeLessThanOrEqual(30);
-    expect(warehouse.calls.some((c) => c.rows > 5)).toBe(true);
+    expect(sink.stored.map((r) => r.path)).toEqual(Array.from({ length: 50 }, (_, i) => `/${i}`));
+    expect(sink.calls.map((c) => c.rows)).toEqual([5, 30, 15]);
   });
 
-  it('retries a failed batch under the same batch id, and counts the retries', async () => {
-    const { warehouse, writer, stats } = setup();
-    warehouse.failures = [new WarehouseWriteError('503', 'backendError', true), new Error('socket hang up')];
-    writer.enqueue('website_events', row(1));
+  it('retries a failed batch under the same batch id with exponential backoff, and counts the retries', async () => {
+    const { sink, writer, stats } = setup({ RETRY_BASE_DELAY_MS: '1000' });
+    sink.failures = [new WarehouseWriteError('503', 'backendError', true), new Error('socket hang up')];
+    writer.enqueue('website_events', row('website_events', 1));
+    await jest.advanceTimersByTimeAsync(FLUSH_MS);
+    expect(sink.calls).toHaveLength(1);
+    // Equal jitter: the first retry comes 500 to 1000 ms after the failure, the second 1000 to 2000 ms after the next.
+    await jest.advanceTimersByTimeAsync(499);
+    expect(sink.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(501);
+    expect(sink.calls).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(sink.calls[1].at + 999 - Date.now());
+    expect(sink.calls).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(1001);
+    expect(sink.calls).toHaveLength(3);
     await writer.onApplicationShutdown();
-    expect(warehouse.calls).toHaveLength(3);
-    expect(new Set(warehouse.calls.map((c) => c.batchId)).size).toBe(1);
-    expect(warehouse.stored).toHaveLength(1);
+    expect(new Set(sink.calls.map((c) => c.batchId)).size).toBe(1);
+    expect(sink.stored).toHaveLength(1);
     expect(stats.snapshot().website_events).toMatchObject({ written: 1, retried: 2, dropped: 0 });
   });
 
-  it('gives each batch its own id', async () => {
-    const { warehouse, writer } = setup({ BATCH_SIZE: '1' });
-    for (let i = 0; i < 3; i++) writer.enqueue('website_events', row(i));
+  it('waits at most a minute between attempts', async () => {
+    const { sink, writer } = setup({ RETRY_BASE_DELAY_MS: '200000' });
+    sink.failures = [new Error('down')];
+    writer.enqueue('telemetry', row('telemetry', 1));
+    await jest.advanceTimersByTimeAsync(FLUSH_MS);
+    await jest.advanceTimersByTimeAsync(29_999);
+    expect(sink.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(30_001);
+    expect(sink.calls).toHaveLength(2);
     await writer.onApplicationShutdown();
-    expect(new Set(warehouse.calls.map((c) => c.batchId)).size).toBe(3);
+  });
+
+  it('retries every 250 ms while shutting down, so that the flush fits its deadline', async () => {
+    const { sink, writer } = setup({ RETRY_BASE_DELAY_MS: '10000', WRITE_MAX_ATTEMPTS: '3' });
+    sink.failures = [new Error('down'), new Error('down')];
+    writer.enqueue('telemetry', row('telemetry', 1));
+    const done = writer.onApplicationShutdown();
+    await settle();
+    expect(sink.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(249);
+    expect(sink.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sink.calls).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(250);
+    await done;
+    expect(sink.stored).toHaveLength(1);
+  });
+
+  it('gives each batch its own id', async () => {
+    const { sink, writer } = setup({ BATCH_SIZE: '1' });
+    for (let i = 0; i < 3; i++) writer.enqueue('website_events', row('website_events', i));
+    await writer.onApplicationShutdown();
+    expect(new Set(sink.calls.map((c) => c.batchId)).size).toBe(3);
   });
 
   it('drops a batch the warehouse calls permanent at once, and counts it', async () => {
-    const { warehouse, writer, stats } = setup();
-    warehouse.failures = [new WarehouseWriteError('bad', 'invalidQuery', false)];
-    writer.enqueue('telemetry', row(1));
-    writer.enqueue('telemetry', row(2));
+    const { sink, writer, stats } = setup();
+    sink.failures = [new WarehouseWriteError('bad', 'invalidQuery', false)];
+    writer.enqueue('telemetry', row('telemetry', 1));
+    writer.enqueue('telemetry', row('telemetry', 2));
     await writer.onApplicationShutdown();
-    expect(warehouse.calls).toHaveLength(1);
+    expect(sink.calls).toHaveLength(1);
     expect(stats.snapshot().telemetry).toMatchObject({ written: 0, retried: 0, dropped: 2 });
     expect(writer.pending('telemetry')).toBe(0);
   });
 
   it('drops a batch after WRITE_MAX_ATTEMPTS', async () => {
-    const { warehouse, writer, stats } = setup({ WRITE_MAX_ATTEMPTS: '3' });
-    warehouse.failures = Array.from({ length: 10 }, () => new Error('down'));
-    writer.enqueue('telemetry', row(1));
-    await writer.onApplicationShutdown();
-    expect(warehouse.calls).toHaveLength(3);
+    const { sink, writer, stats } = setup({ WRITE_MAX_ATTEMPTS: '3' });
+    sink.failures = Array.from({ length: 10 }, () => new Error('down'));
+    writer.enqueue('telemetry', row('telemetry', 1));
+    const done = writer.onApplicationShutdown();
+    await jest.runAllTimersAsync();
+    await done;
+    expect(sink.calls).toHaveLength(3);
     expect(stats.snapshot().telemetry).toMatchObject({ written: 0, retried: 2, dropped: 1 });
   });
 
   it('bounds what waits in memory and counts every row it turns away', async () => {
-    const { warehouse, writer, stats } = setup({ MAX_BUFFERED_EVENTS: '50', BATCH_SIZE: '10' });
-    warehouse.latencyMs = 50;
-    const accepted = Array.from({ length: 200 }, (_, i) => writer.enqueue('telemetry', row(i))).filter(Boolean).length;
+    const { sink, writer, stats } = setup({ MAX_BUFFERED_EVENTS: '50', BATCH_SIZE: '10' });
+    sink.held = true;
+    const accepted = Array.from({ length: 200 }, (_, i) => writer.enqueue('telemetry', row('telemetry', i))).filter(Boolean).length;
     expect(accepted).toBe(50);
     expect(writer.pending('telemetry')).toBe(50);
+    sink.held = false;
+    sink.release();
     await writer.onApplicationShutdown();
-    expect(warehouse.stored).toHaveLength(50);
+    expect(sink.stored).toHaveLength(50);
     expect(stats.snapshot().telemetry).toMatchObject({ written: 50, dropped: 150 });
   });
 
   it('gives up on what is left when the shutdown deadline passes, and counts it', async () => {
-    const { warehouse, writer, stats } = setup({ SHUTDOWN_FLUSH_TIMEOUT_MS: '100' });
-    warehouse.latencyMs = 1000;
-    for (let i = 0; i < 5; i++) writer.enqueue('telemetry', row(i));
-    const started = Date.now();
-    await writer.onApplicationShutdown();
-    expect(Date.now() - started).toBeLessThan(900);
+    const { sink, writer, stats } = setup({ SHUTDOWN_FLUSH_TIMEOUT_MS: '100' });
+    sink.held = true;
+    for (let i = 0; i < 5; i++) writer.enqueue('telemetry', row('telemetry', i));
+    let finished = false;
+    const done = writer.onApplicationShutdown().then(() => (finished = true));
+    await jest.advanceTimersByTimeAsync(99);
+    expect(finished).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    await done;
+    expect(sink.inFlight).toBe(1); // the write never ended
     expect(stats.snapshot().telemetry.dropped).toBe(5);
+    expect(logs.lines).toEqual(['Shutdown flush deadline passed, rows not written table=telemetry rows=5 deadlineMs=100']);
+  });
+
+  it('logs the first drop at once and the rest of a window at its end', async () => {
+    const { sink, writer } = setup({ MAX_BUFFERED_EVENTS: '1' });
+    sink.held = true;
+    for (let i = 0; i < 4; i++) writer.enqueue('telemetry', row('telemetry', i));
+    const line = (rows: number) => `Events dropped table=telemetry rows=${rows} reason=more than 1 rows waiting`;
+    expect(logs.lines).toEqual([line(1)]);
+    await jest.advanceTimersByTimeAsync(9_999);
+    expect(logs.lines).toEqual([line(1)]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(logs.lines).toEqual([line(1), line(2)]);
+    writer.enqueue('telemetry', row('telemetry', 4));
+    expect(logs.lines).toEqual([line(1), line(2), line(1)]);
+    sink.held = false;
+    sink.release();
+    await writer.onApplicationShutdown();
+  });
+
+  it('logs each reason with its own count when reasons mix in one window, and logs the last drops at shutdown', async () => {
+    const { sink, writer, stats } = setup({ MAX_BUFFERED_EVENTS: '1' });
+    sink.held = true;
+    writer.enqueue('website_events', row('website_events', 0));
+    writer.enqueue('website_events', row('website_events', 1));
+    writer.enqueue('website_events', row('website_events', 2));
+    const done = writer.onApplicationShutdown();
+    writer.enqueue('website_events', row('website_events', 3));
+    sink.held = false;
+    sink.release();
+    await done;
+    expect(logs.lines).toEqual([
+      'Events dropped table=website_events rows=1 reason=more than 1 rows waiting',
+      'Events dropped table=website_events rows=1 reason=more than 1 rows waiting',
+      'Events dropped table=website_events rows=1 reason=shutting down',
+    ]);
+    expect(stats.snapshot().website_events).toMatchObject({ written: 1, dropped: 3 });
+  });
+
+  it('whenSettled() resolves once the rows accepted before it are written', async () => {
+    const { sink, writer } = setup();
+    sink.held = true;
+    writer.enqueue('telemetry', row('telemetry', 0));
+    let settled = false;
+    const done = writer.whenSettled().then(() => (settled = true));
+    await jest.advanceTimersByTimeAsync(FLUSH_MS);
+    expect(settled).toBe(false);
+    sink.release();
+    await done;
+    expect(sink.stored).toHaveLength(1);
+    await writer.onApplicationShutdown();
   });
 });

@@ -16,13 +16,28 @@ import {
   timer,
 } from 'rxjs';
 import { AppConfig } from '../config/app-config';
-import { IngestStats } from '../stats/ingest-stats';
-import { Row, SqlCatalog, TABLE_NAMES, TableName } from './sql-catalog';
-import { Warehouse, WAREHOUSE_LOADER, WarehouseLoader, WarehouseWriteError } from './warehouse.port';
+import { Row, SqlCatalog, TABLE_NAMES, TableName, TableRow } from './contracts';
+import { WAREHOUSE, WarehouseLoader } from './warehouse.factory';
+import { WarehouseSink, WarehouseWriteError } from './warehouse-sink';
 
 const MAX_RETRY_DELAY_MS = 60_000;
 const RETRY_DELAY_WHILE_CLOSING_MS = 250;
 const DROP_LOG_INTERVAL_MS = 10_000;
+
+/** Where BatchWriter counts what became of rows; the stats module provides it. */
+export const WRITE_COUNTS = Symbol('WRITE_COUNTS');
+export interface WriteCounts {
+  add(table: TableName, counter: 'written' | 'retried' | 'dropped', n?: number): void;
+}
+
+/** What the health routes read from the writer. */
+export const WRITER_STATUS = Symbol('WRITER_STATUS');
+export interface WriterStatus {
+  /** Loads and opens the warehouse; rejects while it cannot. */
+  ensureReady(): Promise<unknown>;
+  /** Rows accepted per table and not yet written or dropped. */
+  pendingByTable(): Record<TableName, number>;
+}
 
 interface TableQueue {
   readonly input: Subject<Row>;
@@ -30,8 +45,12 @@ interface TableQueue {
   readonly backlog: Row[];
   /** Rows accepted but not yet written or dropped: what bounds memory. */
   pending: number;
+  /** Rows ever accepted, and ever written or dropped after acceptance: what whenSettled() compares. */
+  accepted: number;
+  settled: number;
   readonly drained: Promise<void>;
-  unloggedDrops: number;
+  /** Drops not logged yet in this log window, per reason. */
+  readonly unloggedDrops: Map<string, number>;
   dropLogTimer?: NodeJS.Timeout;
 }
 
@@ -43,30 +62,31 @@ interface TableQueue {
  * MAX_BUFFERED_EVENTS pending rows, new rows are dropped and counted.
  */
 @Injectable()
-export class BatchWriter implements OnApplicationShutdown {
+export class BatchWriter implements WriterStatus, OnApplicationShutdown {
   private readonly logger = new Logger(BatchWriter.name);
   private readonly queues = new Map<TableName, TableQueue>();
-  private warehouse?: Warehouse;
-  private ready?: Promise<Warehouse>;
+  private readonly settledWaiters = new Set<{ targets: Map<TableQueue, number>; resolve: () => void }>();
+  private sink?: WarehouseSink;
   private closing = false;
 
   constructor(
-    @Inject(WAREHOUSE_LOADER) private readonly loadWarehouse: WarehouseLoader,
+    @Inject(WAREHOUSE) private readonly loadSink: WarehouseLoader<WarehouseSink>,
     private readonly catalog: SqlCatalog,
     private readonly config: AppConfig,
-    private readonly stats: IngestStats,
+    @Inject(WRITE_COUNTS) private readonly counts: WriteCounts,
   ) {
     for (const table of TABLE_NAMES) this.queues.set(table, this.startPipeline(table));
   }
 
   /** Queues a row for its table. Never throws and never waits; false when the row was dropped. */
-  enqueue(table: TableName, row: Row): boolean {
+  enqueue<T extends TableName>(table: T, row: TableRow<T>): boolean {
     const queue = this.queues.get(table)!;
     if (this.closing || queue.pending >= this.config.maxBufferedEvents) {
       this.countDrop(table, queue, this.closing ? 'shutting down' : `more than ${this.config.maxBufferedEvents} rows waiting`);
       return false;
     }
     queue.pending++;
+    queue.accepted++;
     queue.input.next(row);
     return true;
   }
@@ -76,17 +96,24 @@ export class BatchWriter implements OnApplicationShutdown {
     return this.queues.get(table)!.pending;
   }
 
-  /** Loads and readies the warehouse adapter once; a failure is retried by the next caller. */
-  ensureReady(): Promise<Warehouse> {
-    this.ready ??= (async () => {
-      this.warehouse ??= await this.loadWarehouse();
-      await this.warehouse.prepare();
-      return this.warehouse;
-    })().catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
+  pendingByTable(): Record<TableName, number> {
+    return Object.fromEntries(TABLE_NAMES.map((t) => [t, this.pending(t)])) as Record<TableName, number>;
+  }
+
+  /** Resolves once every row accepted before the call has been written or dropped (at the latest, at shutdown). */
+  whenSettled(): Promise<void> {
+    const targets = new Map([...this.queues.values()].map((q) => [q, q.accepted]));
+    return new Promise((resolve) => {
+      const waiter = { targets, resolve };
+      this.settledWaiters.add(waiter);
+      this.resolveSettled();
     });
-    return this.ready;
+  }
+
+  /** Loads and opens the warehouse once; a failure is retried by the next caller. */
+  async ensureReady(): Promise<WarehouseSink> {
+    this.sink = await this.loadSink();
+    return this.sink;
   }
 
   /**
@@ -113,7 +140,7 @@ export class BatchWriter implements OnApplicationShutdown {
     if (outcome === 'timeout') {
       for (const [table, queue] of this.queues) {
         if (queue.pending > 0) {
-          this.stats.add(table, 'dropped', queue.pending);
+          this.counts.add(table, 'dropped', queue.pending);
           this.logger.error({
             message: 'Shutdown flush deadline passed, rows not written',
             table,
@@ -123,14 +150,22 @@ export class BatchWriter implements OnApplicationShutdown {
         }
       }
     }
-    await this.warehouse?.close();
+    // The last drops before the signal would otherwise wait for a log window that never ends.
+    for (const [table, queue] of this.queues) {
+      clearTimeout(queue.dropLogTimer);
+      queue.dropLogTimer = undefined;
+      this.logDrops(table, queue);
+    }
+    for (const waiter of this.settledWaiters) waiter.resolve();
+    this.settledWaiters.clear();
+    await this.sink?.close();
   }
 
   private startPipeline(table: TableName): TableQueue {
     const input = new Subject<Row>();
     let resolveDrained!: () => void;
     const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
-    const queue: TableQueue = { input, backlog: [], pending: 0, drained, unloggedDrops: 0 };
+    const queue: TableQueue = { input, backlog: [], pending: 0, accepted: 0, settled: 0, drained, unloggedDrops: new Map() };
     input
       .pipe(
         bufferTime(this.config.flushIntervalMs, null, this.config.batchSize),
@@ -151,8 +186,8 @@ export class BatchWriter implements OnApplicationShutdown {
     let attempt = 0;
     return defer(async () => {
       attempt++;
-      const warehouse = await this.ensureReady();
-      await warehouse.insert(def, rows, batchId);
+      const sink = await this.ensureReady();
+      await sink.write(def, rows, batchId);
     }).pipe(
       retry({
         count: maxAttempts - 1,
@@ -160,18 +195,31 @@ export class BatchWriter implements OnApplicationShutdown {
           const { reason, retryable } = describe(error);
           this.logger.warn({ message: 'Batch write failed', table, rows: rows.length, attempt, maxAttempts, reason, retryable });
           if (!retryable) return throwError(() => error);
-          this.stats.add(table, 'retried');
+          this.counts.add(table, 'retried');
           return timer(this.retryDelay(attempt));
         },
       }),
-      tap(() => this.stats.add(table, 'written', rows.length)),
+      tap(() => this.counts.add(table, 'written', rows.length)),
       catchError((error: unknown) => {
-        this.stats.add(table, 'dropped', rows.length);
+        this.counts.add(table, 'dropped', rows.length);
         this.logger.error({ message: 'Batch dropped', table, rows: rows.length, attempt, maxAttempts, reason: describe(error).reason });
         return EMPTY;
       }),
-      finalize(() => (queue.pending -= rows.length)),
+      finalize(() => {
+        queue.pending -= rows.length;
+        queue.settled += rows.length;
+        this.resolveSettled();
+      }),
     );
+  }
+
+  private resolveSettled(): void {
+    for (const waiter of this.settledWaiters) {
+      if ([...waiter.targets].every(([queue, target]) => queue.settled >= target)) {
+        this.settledWaiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
   }
 
   /** Exponential backoff with "equal jitter", so that instances retrying together spread out. */
@@ -181,21 +229,24 @@ export class BatchWriter implements OnApplicationShutdown {
     return ceiling / 2 + Math.random() * (ceiling / 2);
   }
 
-  /** Counts every drop and logs it, batching log lines per interval so that a flood cannot flood the logs. */
+  /**
+   * Counts every drop and logs it: the first at once, the rest of a DROP_LOG_INTERVAL_MS window
+   * at its end, one line per reason, so that a flood of drops cannot flood the logs.
+   */
   private countDrop(table: TableName, queue: TableQueue, why: string): void {
-    this.stats.add(table, 'dropped');
-    queue.unloggedDrops++;
-    const logDrops = () => {
-      if (queue.unloggedDrops === 0) return;
-      this.logger.error({ message: 'Events dropped', table, rows: queue.unloggedDrops, reason: why });
-      queue.unloggedDrops = 0;
-    };
+    this.counts.add(table, 'dropped');
+    queue.unloggedDrops.set(why, (queue.unloggedDrops.get(why) ?? 0) + 1);
     if (queue.dropLogTimer) return;
-    logDrops();
+    this.logDrops(table, queue);
     queue.dropLogTimer = setTimeout(() => {
       queue.dropLogTimer = undefined;
-      logDrops();
+      this.logDrops(table, queue);
     }, DROP_LOG_INTERVAL_MS).unref();
+  }
+
+  private logDrops(table: TableName, queue: TableQueue): void {
+    for (const [reason, rows] of queue.unloggedDrops) this.logger.error({ message: 'Events dropped', table, rows, reason });
+    queue.unloggedDrops.clear();
   }
 }
 

@@ -1,5 +1,5 @@
 import { AppConfig } from '../../src/config/app-config';
-import { Row, SqlCatalog } from '../../src/warehouse/sql-catalog';
+import { Row, SqlCatalog } from '../../src/warehouse/contracts';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb.warehouse';
 
 /**
@@ -95,8 +95,8 @@ export async function writeDashboardFixture(path: string): Promise<void> {
   const warehouse = new DuckDbWarehouse(AppConfig.fromEnv({ DUCKDB_PATH: path }), catalog);
   try {
     await warehouse.applySchema();
-    await warehouse.insert(catalog.table('telemetry'), TELEMETRY);
-    await warehouse.insert(catalog.table('website_events'), WEBSITE);
+    await warehouse.write(catalog.table('telemetry'), TELEMETRY);
+    await warehouse.write(catalog.table('website_events'), WEBSITE);
   } finally {
     await warehouse.close();
   }

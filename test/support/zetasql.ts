@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { LanguageOptions, ZetaSQLClient } from '@fivetrandevelopers/zetasql';
-import { ColumnType, TableDef } from '../../src/warehouse/sql-catalog';
+import { ColumnType, TableDef } from '../../src/warehouse/contracts';
 
 /**
  * BigQuery's SQL front end, ZetaSQL, run offline: @fivetrandevelopers/zetasql ships the

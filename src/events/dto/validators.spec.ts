@@ -1,4 +1,5 @@
-import { parseIsoDateTime, textProblem } from './validators';
+import { parseIsoDateTime } from '../../normalize/date-time';
+import { textProblem } from './validators';
 
 const iso = (value: string) => {
   const date = parseIsoDateTime(value);

@@ -1,6 +1,6 @@
 import { IsIn, IsOptional, IsString, Length, Matches, ValidateIf } from 'class-validator';
 import { IsReferrer, IsSafeText } from './validators';
-import { REFERRER_MAX_BYTES } from '../referrer';
+import { REFERRER_MAX_BYTES } from '../../normalize/referrer';
 
 const PATH = /^\//;
 /** location.pathname is percent-encoded ASCII in every browser: 2 KB is far beyond any real page. */

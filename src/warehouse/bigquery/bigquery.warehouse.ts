@@ -1,8 +1,10 @@
 import { BigQuery, BigQueryOptions, Job, TableField, TableMetadata } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import { AppConfig } from '../../config/app-config';
-import { Column, ColumnType, renderSql, Row, SqlCatalog, TableDef } from '../sql-catalog';
-import { Warehouse, WarehouseWriteError } from '../warehouse.port';
+import { Column, ColumnType, renderSql, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
+import { Warehouse } from '../warehouse.factory';
+import { assertReadOnly, QueryParams } from '../warehouse-reader';
+import { WarehouseWriteError } from '../warehouse-sink';
 
 /** Column types as the tables API spells them in a schema. */
 const SCHEMA_TYPES: Record<ColumnType, string> = {
@@ -50,12 +52,12 @@ export class BigQueryWarehouse implements Warehouse {
   ) {}
 
   /** No network here: the client authenticates on its first request. */
-  prepare(): Promise<void> {
+  open(): Promise<void> {
     this.bigquery();
     return Promise.resolve();
   }
 
-  async insert(table: TableDef, rows: readonly Row[], batchId: string): Promise<void> {
+  async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<void> {
     const bigquery = this.bigquery();
     const location = this.config.bigquery.location;
     const columns = table.columns;
@@ -136,10 +138,13 @@ export class BigQueryWarehouse implements Warehouse {
     return done;
   }
 
-  async query(sql: string): Promise<Record<string, unknown>[]> {
-    const [rows] = await this.bigquery().query({ query: renderSql(sql, await this.datasetRef()), location: this.config.bigquery.location });
-    return (rows as Record<string, unknown>[]).map((row) =>
-      Object.fromEntries(Object.entries(row).map(([key, value]) => [key, fromResult(value)])),
+  async read<R extends object = Record<string, unknown>>(sql: string, params: QueryParams = {}): Promise<R[]> {
+    assertReadOnly(sql);
+    const query = renderSql(sql, await this.datasetRef());
+    const hasParams = Object.keys(params).length > 0;
+    const [rows] = await this.bigquery().query({ query, ...(hasParams ? { params } : {}), location: this.config.bigquery.location });
+    return (rows as Record<string, unknown>[]).map(
+      (row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, fromResult(value)])) as R,
     );
   }
 
@@ -221,7 +226,7 @@ export class BigQueryWarehouse implements Warehouse {
 }
 
 /** TIMESTAMP parameters must be Date/BigQuery.timestamp: the client sends an ISO string as an empty value. */
-function toParam(value: Row[string] | undefined, column: Column): unknown {
+function toParam(value: RowValue | undefined, column: Column): unknown {
   if (value === undefined || value === null) return null;
   if (value instanceof Date) return column.type === 'DATE' ? BigQuery.date(value.toISOString().slice(0, 10)) : BigQuery.timestamp(value);
   return value;

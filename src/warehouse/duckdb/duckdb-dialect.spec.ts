@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SQL_DIR } from '../sql-catalog';
+import { SQL_DIR } from '../contracts';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
 

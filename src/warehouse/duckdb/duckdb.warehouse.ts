@@ -16,8 +16,10 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppConfig } from '../../config/app-config';
-import { ColumnType, Row, SqlCatalog, TableDef } from '../sql-catalog';
-import { Warehouse, WarehouseWriteError } from '../warehouse.port';
+import { ColumnType, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
+import { Warehouse } from '../warehouse.factory';
+import { assertReadOnly, QueryParams } from '../warehouse-reader';
+import { WarehouseWriteError } from '../warehouse-sink';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
 
 const DUCKDB_TYPES: Record<ColumnType, DuckDBType> = {
@@ -36,16 +38,25 @@ const PERMANENT = /^(Conversion|Constraint|Binder|Parser|Invalid Input) Error/;
 export class DuckDbWarehouse implements Warehouse {
   private instance?: DuckDBInstance;
   private connection?: DuckDBConnection;
-  /** One connection runs one statement at a time; this queue keeps the two tables' writes in turn. */
+  /** One connection runs one statement at a time; this queue keeps writes and reads in turn. */
   private queue: Promise<unknown> = Promise.resolve();
+  private opened?: Promise<void>;
 
   constructor(
     private readonly config: AppConfig,
     private readonly catalog: SqlCatalog,
   ) {}
 
-  async prepare(): Promise<void> {
-    await this.applySchema();
+  /** The API owns its embedded file: opening it applies sql/ (once per process), as warehouse:setup would. */
+  open(): Promise<void> {
+    this.opened ??= this.applySchema().then(
+      () => undefined,
+      (error: unknown) => {
+        this.opened = undefined;
+        throw error;
+      },
+    );
+    return this.opened;
   }
 
   applySchema(): Promise<string[]> {
@@ -79,7 +90,7 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
-  insert(table: TableDef, rows: readonly Row[]): Promise<void> {
+  write(table: TableDef, rows: readonly Row[]): Promise<void> {
     const columns = table.columns;
     const placeholders = rows.map((_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
     const sql = `INSERT INTO "${table.name}" (${columns.map((c) => `"${c.name}"`).join(', ')}) ` + `VALUES ${placeholders.join(', ')}`;
@@ -89,17 +100,27 @@ export class DuckDbWarehouse implements Warehouse {
       try {
         await db.run(sql, values, types);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        // The binding prefixes DuckDB's own "<Kind> Error: ..." with "Error: ".
+        const message = (error instanceof Error ? error.message : String(error)).replace(/^Error: /, '');
         throw new WarehouseWriteError(message, message.split('\n')[0], !PERMANENT.test(message), { cause: error });
       }
     });
   }
 
-  query(sql: string): Promise<Record<string, unknown>[]> {
-    return this.serialized(async (db) => (await db.runAndReadAll(toDuckDb(sql))).getRowObjectsJS());
+  async read<R extends object = Record<string, unknown>>(sql: string, params: QueryParams = {}): Promise<R[]> {
+    assertReadOnly(sql);
+    // BigQuery's @name parameters are DuckDB's $name.
+    const duckSql = toDuckDb(sql).replace(/@(\w+)/g, (_, name: string) => `$${name}`);
+    const values = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, toDuckDbValue(v, 'TIMESTAMP')]));
+    const types = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, paramType(v)]));
+    return this.serialized(async (db) => {
+      const rows = (await db.runAndReadAll(duckSql, values, types)).getRowObjectsJS();
+      return rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, fromDuckDb(v)])) as R);
+    });
   }
 
   async close(): Promise<void> {
+    this.opened = undefined;
     await this.queue.catch(() => undefined);
     this.connection?.closeSync();
     this.instance?.closeSync();
@@ -143,7 +164,19 @@ export class DuckDbWarehouse implements Warehouse {
   }
 }
 
-function toDuckDbValue(value: Row[string], type: ColumnType): DuckDBValue {
+function paramType(value: QueryParams[string]): DuckDBType {
+  if (value instanceof Date) return TIMESTAMP;
+  if (typeof value === 'number') return Number.isInteger(value) ? BIGINT : DOUBLE;
+  return typeof value === 'boolean' ? BOOLEAN : VARCHAR;
+}
+
+/** COUNT(*) and BIGINT columns come back as bigint, which JSON cannot hold: plain numbers while they are exact. */
+function fromDuckDb(value: unknown): unknown {
+  if (typeof value !== 'bigint') return value;
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
+}
+
+function toDuckDbValue(value: RowValue, type: ColumnType): DuckDBValue {
   if (value === null) return null;
   if (value instanceof Date) {
     return type === 'DATE'
