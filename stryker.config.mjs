@@ -24,20 +24,22 @@ export default {
   incrementalFile: 'reports/stryker-incremental.json',
   mutate: [
     // Normalizers, DTOs and validation: what is refused, and what is stored instead of what was sent.
-    'src/events/referrer.ts',
+    'src/normalize/*.ts',
     'src/events/dto/*.ts',
-    '!src/events/dto/*.spec.ts',
     'src/events/events.service.ts',
+    'src/warehouse/contracts/telemetry.contract.ts',
+    'src/warehouse/contracts/website-events.contract.ts',
     'src/app.setup.ts',
+    '!src/**/*.spec.ts',
     // Batching, retries, drops.
     'src/warehouse/batch-writer.service.ts',
     // Failure classification: which write errors are retried and which drop the batch.
-    'src/warehouse/bigquery/bigquery.warehouse.ts:18-27', // RETRYABLE_REASONS
-    'src/warehouse/bigquery/bigquery.warehouse.ts:81-82', // jobs.insert failed, or 409 (already created)
-    'src/warehouse/bigquery/bigquery.warehouse.ts:199-205', // a job that finished failed
-    'src/warehouse/bigquery/bigquery.warehouse.ts:237-257', // httpStatus, writeError
-    'src/warehouse/duckdb/duckdb.warehouse.ts:33-33', // PERMANENT
-    'src/warehouse/duckdb/duckdb.warehouse.ts:91-94', // insert's catch
+    'src/warehouse/bigquery/bigquery.warehouse.ts:20-29', // RETRYABLE_REASONS
+    'src/warehouse/bigquery/bigquery.warehouse.ts:83-84', // jobs.insert failed, or 409 (already created)
+    'src/warehouse/bigquery/bigquery.warehouse.ts:203-210', // a job that finished failed
+    'src/warehouse/bigquery/bigquery.warehouse.ts:242-262', // httpStatus, writeError
+    'src/warehouse/duckdb/duckdb.warehouse.ts:35-35', // PERMANENT
+    'src/warehouse/duckdb/duckdb.warehouse.ts:103-105', // write's catch
   ],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
