@@ -1,14 +1,16 @@
 import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { json, NextFunction, Request, Response } from 'express';
+import { Application, json, NextFunction, Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
-import { countRejections } from './events/rejection-counter';
+import { countRejections, eventTableOf } from './events/rejection-counter';
 import { IngestStats } from './stats/ingest-stats';
 
 /** Event bodies are a few hundred bytes; anything near this is not a real client. */
 export const MAX_BODY_BYTES = 16 * 1024;
 /** Events are flat; deeper nesting is an attack on the recursive transformers, not a client. */
 const MAX_BODY_DEPTH = 8;
+/** sendBeacon() posts JSON as text/plain (no CORS preflight), so both types are parsed as JSON. */
+export const ACCEPTED_CONTENT_TYPES = ['application/json', 'text/plain'];
 
 /**
  * Everything between the socket and the controllers, shared by main.ts and the e2e tests
@@ -18,8 +20,9 @@ export function configureApp(app: INestApplication): void {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
   express.use(countRejections(app.get(IngestStats)));
-  // sendBeacon() posts JSON as text/plain (no CORS preflight), so both types are parsed as JSON.
-  express.use(json({ type: ['application/json', 'text/plain'], limit: MAX_BODY_BYTES, strict: true }));
+  express.use(methodNotAllowed(express));
+  express.use(requireAcceptedContentType);
+  express.use(json({ type: ACCEPTED_CONTENT_TYPES, limit: MAX_BODY_BYTES, strict: true }));
   express.use(bodyErrorHandler);
   express.use(requireJsonObject);
   app.useGlobalPipes(
@@ -36,6 +39,98 @@ export function configureApp(app: INestApplication): void {
         }),
     }),
   );
+}
+
+/**
+ * 405 with Allow for a known path asked with a method it does not serve (GET /events/website),
+ * instead of Nest's 404. OPTIONS on the event routes goes on to their cors middleware (CORS
+ * preflights); elsewhere it gets 204 with Allow. The routes are read from Express's router on
+ * the first request, once Nest has registered them all, so that this list cannot go stale.
+ */
+function methodNotAllowed(app: NestExpressApplication) {
+  let routes: Map<string, Route> | undefined;
+  return (req: Request, res: Response, next: NextFunction): void => {
+    routes ??= registeredRoutes(app.getHttpAdapter().getInstance() as Application);
+    const route = routes.get(normalizePath(req.path));
+    if (!route || route.methods.includes(req.method)) return next();
+    const allow = [...route.methods, 'OPTIONS'].join(', ');
+    if (req.method === 'OPTIONS') {
+      if (route.middlewareForAll) return next();
+      res.status(204).set('Allow', allow).end();
+      return;
+    }
+    res
+      .status(405)
+      .set('Allow', allow)
+      .json({
+        statusCode: 405,
+        error: 'Method Not Allowed',
+        message: `${req.method} is not allowed on ${req.path}: use ${route.methods.join(' or ')}`,
+        fields: [],
+      });
+  };
+}
+
+interface Route {
+  /** What the controllers serve, HEAD included wherever GET is. */
+  methods: string[];
+  /** Middleware registered for every method (cors on the event routes) answers OPTIONS. */
+  middlewareForAll: boolean;
+}
+
+/** A route registered for all these methods is middleware applied to RequestMethod.ALL, not a handler. */
+const ALL_METHODS = ['get', 'post', 'put', 'delete', 'patch', 'options', 'head'];
+
+function registeredRoutes(app: Application): Map<string, Route> {
+  const stack = (app as unknown as { router?: { stack?: RouterLayer[] } }).router?.stack ?? [];
+  const routes = new Map<string, Route>();
+  for (const { route } of stack) {
+    if (!route || typeof route.path !== 'string') continue;
+    const path = normalizePath(route.path);
+    const entry = routes.get(path) ?? { methods: [], middlewareForAll: false };
+    routes.set(path, entry);
+    if (ALL_METHODS.every((m) => route.methods[m])) {
+      entry.middlewareForAll = true;
+      continue;
+    }
+    for (const [method, on] of Object.entries(route.methods)) {
+      if (!on || method === '_all') continue;
+      entry.methods.push(method.toUpperCase());
+      if (method === 'get') entry.methods.push('HEAD');
+    }
+  }
+  for (const [path, route] of routes) {
+    if (route.methods.length === 0) routes.delete(path);
+    else route.methods = [...new Set(route.methods)];
+  }
+  return routes;
+}
+
+interface RouterLayer {
+  route?: { path: unknown; methods: Record<string, boolean> };
+}
+
+/** Express matches paths case-insensitively and with or without a trailing slash. */
+function normalizePath(path: string): string {
+  return (path.length > 1 ? path.replace(/\/+$/, '') : path).toLowerCase();
+}
+
+/**
+ * 415 for an event body that is neither JSON nor text/plain (a form post, XML), naming the
+ * accepted types, instead of field errors about a body that was never read. An empty body
+ * (req.is() is null without one) gets the 400 naming the required fields.
+ */
+function requireAcceptedContentType(req: Request, res: Response, next: NextFunction): void {
+  if (req.method !== 'POST' || !eventTableOf(req.path) || req.headers['content-length'] === '0') return next();
+  if (req.is(ACCEPTED_CONTENT_TYPES) !== false) return next();
+  const given = req.headers['content-type'];
+  res.status(415).json({
+    statusCode: 415,
+    error: 'Unsupported Media Type',
+    message: `Content-Type must be application/json or text/plain, not ${given ? JSON.stringify(given) : 'missing'}`,
+    accepted: ACCEPTED_CONTENT_TYPES,
+    fields: [],
+  });
 }
 
 /** Arrays and deep nesting are refused before class-transformer walks them (it recurses without a limit). */

@@ -1,10 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config/app-config';
-import { freePort, queryDuckDb, startApp, tempDuckDbPath } from './support/app';
+import { freePort, queryDuckDb, startApp, tempDuckDbPath, unopenableDuckDbPath } from './support/app';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
 
 const ROOT = join(__dirname, '..');
@@ -100,7 +101,7 @@ describe('App Engine (e2e)', () => {
     });
 
     it('GET /_ah/warmup still answers 200 when the warehouse cannot be readied yet', async () => {
-      const t = await startApp({ DUCKDB_PATH: '/dev/null/nope/analytics.duckdb' });
+      const t = await startApp({ DUCKDB_PATH: unopenableDuckDbPath() });
       const res = await request(t.app.getHttpServer()).get('/_ah/warmup').expect(200);
       expect(res.body.status).toMatch(/not ready/);
       await t.app.close();
@@ -127,6 +128,40 @@ describe('App Engine (e2e)', () => {
     });
   });
 
+  describe('npm start', () => {
+    it('starts the built app without rebuilding it, and passes SIGTERM on to node', async () => {
+      const stamp = join(ROOT, 'dist/.build-stamp');
+      const builtAt = statSync(stamp).mtimeMs;
+      const port = await freePort();
+      const npm = spawn('npm', ['start'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), DUCKDB_PATH: tempDuckDbPath() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      npm.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`npm start did not listen within 30 s: ${stderr}`)), 30_000);
+        npm.stdout.setEncoding('utf8').on('data', (d: string) => {
+          stdout += d;
+          if (stdout.includes('Listening')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      npm.kill('SIGTERM'); // to npm, not to node: the signal must get through
+      expect(await exited).toBe(0);
+      expect(stdout).toMatch(/Stopping signal=SIGTERM/);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow(); // node is gone, not orphaned
+      expect(statSync(stamp).mtimeMs).toBe(builtAt);
+      expect(stderr).not.toMatch(/building/);
+    });
+  });
+
   describe('the process', () => {
     it.each([
       [{ WAREHOUSE: 'postgres' }, 'Invalid configuration: WAREHOUSE="postgres": must be one of the following values: duckdb, bigquery'],
@@ -135,14 +170,62 @@ describe('App Engine (e2e)', () => {
         'Invalid configuration: BATCH_SIZE="lots": must be an integer number, must not be less than 1, must not be greater than 10000',
       ],
       [
-        { WAREHOUSE: 'bigquery' },
+        { WAREHOUSE: 'bigquery', BIGQUERY_ACCESS_TOKEN: 'token' },
         'Invalid configuration: BIGQUERY_PROJECT is not set: WAREHOUSE=bigquery needs a Google Cloud project id (BIGQUERY_PROJECT, GOOGLE_CLOUD_PROJECT, or the project_id of GOOGLE_APPLICATION_CREDENTIALS)',
+      ],
+      [
+        { WAREHOUSE: 'bigquery', BIGQUERY_PROJECT: 'my-app-123', METADATA_SERVER_DETECTION: 'none' },
+        'Invalid configuration: no Google credentials for WAREHOUSE=bigquery: set BIGQUERY_ACCESS_TOKEN, or GOOGLE_APPLICATION_CREDENTIALS to a key file, or run `gcloud auth application-default login` (no HOME to find its file), or run on Google Cloud',
       ],
     ])('stops at startup on %j with one line and no stack trace', async (env, line) => {
       const api = new ApiProcess({ ...env, DUCKDB_PATH: ':memory:' });
       expect(await api.exited).toBe(1);
       expect(api.stderr.join('')).toBe(`${line}\n`);
       expect(api.stdout.join('')).toBe('');
+    });
+
+    it('stops on DUCKDB_PATH=/proc/x/y.duckdb at once, with one line naming the variable', async () => {
+      const started = Date.now();
+      const api = new ApiProcess({ DUCKDB_PATH: '/proc/x/y.duckdb' });
+      expect(await api.exited).toBe(1);
+      // Before, this hung forever in mkdir; a bound this loose still tells the two apart on a busy machine.
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(api.stderr.join('')).toBe('Invalid configuration: DUCKDB_PATH="/proc/x/y.duckdb": cannot be created: /proc is not writable\n');
+    });
+
+    it('reports three bad variables in three lines, before listening', async () => {
+      const api = new ApiProcess({ DUCKDB_PATH: '/proc/x/y.duckdb', CORS_ORIGINS: 'example.com', BIGQUERY_LOCATION: 'moon' });
+      expect(await api.exited).toBe(1);
+      expect(api.stderr.join('').split('\n')).toEqual([
+        expect.stringMatching(/^Invalid configuration: CORS_ORIGINS="example.com": /),
+        expect.stringMatching(/^Invalid configuration: BIGQUERY_LOCATION="moon": /),
+        expect.stringMatching(/^Invalid configuration: DUCKDB_PATH="\/proc\/x\/y.duckdb": /),
+        '',
+      ]);
+      expect(api.stdout.join('')).toBe('');
+    });
+
+    it('stops with one line, no stack trace, when the port is in use', async () => {
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const { port } = blocker.address() as AddressInfo;
+      try {
+        const api = new ApiProcess({ DUCKDB_PATH: tempDuckDbPath() }, port);
+        expect(await api.exited).toBe(1);
+        expect(api.stderr.join('')).toBe(
+          `Cannot listen on 127.0.0.1 port ${port}: the port is already in use: stop the other process or set PORT\n`,
+        );
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
+    });
+
+    it('listens on 127.0.0.1 by default, not on every interface', async () => {
+      const api = new ApiProcess({ DUCKDB_PATH: tempDuckDbPath() }, await freePort());
+      await api.listening();
+      api.signal('SIGTERM');
+      expect(await api.exited).toBe(0);
+      expect(api.lines().find((l) => l.includes('Listening'))).toMatch(/host=127\.0\.0\.1 port=\d+/);
     });
 
     it('logs one JSON object per line with severity in production, and summarizes on stop', async () => {
@@ -155,6 +238,13 @@ describe('App Engine (e2e)', () => {
       expect(entries.length).toBeGreaterThan(2);
       for (const entry of entries) expect(['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']).toContain(entry.severity);
       expect(entries).toContainEqual(expect.objectContaining({ severity: 'INFO', message: 'Listening', context: 'Bootstrap' }));
+      // No CORS_ORIGINS in production: every browser's website event would be refused. Said loudly.
+      expect(entries).toContainEqual(
+        expect.objectContaining({
+          severity: 'WARNING',
+          message: expect.stringMatching(/^No website origin allowed: CORS_ORIGINS is empty/),
+        }),
+      );
       expect(entries).toContainEqual(
         expect.objectContaining({ severity: 'INFO', message: 'Ingest summary', website_events: expect.objectContaining({ rejected: 1 }) }),
       );
@@ -166,7 +256,8 @@ describe('App Engine (e2e)', () => {
       const api = new ApiProcess(
         {
           NODE_ENV: 'production',
-          DUCKDB_PATH: '/dev/null/down/analytics.duckdb',
+          DUCKDB_PATH: unopenableDuckDbPath(),
+          CORS_ORIGINS: 'https://www.example.com',
           FLUSH_INTERVAL_MS: '50',
           WRITE_MAX_ATTEMPTS: '2',
           RETRY_BASE_DELAY_MS: '10',
@@ -184,6 +275,7 @@ describe('App Engine (e2e)', () => {
       api.signal('SIGTERM');
       expect(await api.exited).toBe(0);
       const entries = api.lines().map((line) => JSON.parse(line));
+      expect(entries.filter((e) => /No website origin/.test(e.message))).toEqual([]);
       expect(entries).toContainEqual(
         expect.objectContaining({
           severity: 'WARNING',

@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { BatchWriter } from '../src/warehouse/batch-writer.service';
 import { IngestStats } from '../src/stats/ingest-stats';
-import { queryDuckDb, startApp, TestApp, waitFor } from './support/app';
+import { EventsService } from '../src/events/events.service';
+import { queryDuckDb, startApp, TestApp, unopenableDuckDbPath, waitFor } from './support/app';
 import { appBeacon, BOT_UA, BROWSER_UA, olderAppJson, websiteDownload, websitePageview } from './support/payloads';
 
 const iso = (value: unknown) => (value as Date).toISOString();
@@ -204,14 +205,52 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
       expect(res.body).toMatchObject({ statusCode: 400, message: 'Body must be a JSON object' });
     });
 
-    it.each([
-      ['an empty body', undefined, ''],
-      ['XML', 'application/xml', '<event/>'],
-    ])('%s gets a 400 naming the required fields', async (_, type, body) => {
-      const req = request(t.app.getHttpServer()).post('/events/website');
-      if (type) req.set('Content-Type', type);
-      const res = await req.send(body).expect(400);
+    it('an empty body gets a 400 naming the required fields', async () => {
+      const res = await request(t.app.getHttpServer()).post('/events/website').send('').expect(400);
       expect(res.body.fields).toEqual(expect.arrayContaining(['type', 'path']));
+    });
+
+    it.each([
+      ['a form post', '/events/website', 'application/x-www-form-urlencoded', 'type=pageview&path=%2F'],
+      ['a form post', '/events/telemetry', 'application/x-www-form-urlencoded', 'installationId=x'],
+      ['XML', '/events/website', 'application/xml', '<event/>'],
+      ['multipart', '/events/telemetry', 'multipart/form-data; boundary=x', '--x--'],
+      ['JSON with no Content-Type', '/events/website', undefined, JSON.stringify(websitePageview)],
+    ])('%s to %s gets a 415 naming the accepted types', async (_, path, type, body) => {
+      const req = request(t.app.getHttpServer()).post(path);
+      if (type) req.set('Content-Type', type);
+      else req.unset('Content-Type');
+      const res = await req.send(Buffer.from(body)).expect(415);
+      expect(res.body).toEqual({
+        statusCode: 415,
+        error: 'Unsupported Media Type',
+        message: `Content-Type must be application/json or text/plain, not ${type ? JSON.stringify(type) : 'missing'}`,
+        accepted: ['application/json', 'text/plain'],
+        fields: [],
+      });
+    });
+
+    it.each([
+      ['GET', '/events/website', 'POST, OPTIONS'],
+      ['GET', '/events/telemetry', 'POST, OPTIONS'],
+      ['PUT', '/Events/Website/', 'POST, OPTIONS'],
+      ['DELETE', '/events/telemetry/', 'POST, OPTIONS'],
+      ['POST', '/healthz', 'GET, HEAD, OPTIONS'],
+      ['POST', '/_ah/warmup', 'GET, HEAD, OPTIONS'],
+    ])('%s %s gets a 405 with Allow: %s', async (method, path, allow) => {
+      const res = await request(t.app.getHttpServer())[method.toLowerCase() as 'get'](path).expect(405);
+      expect(res.headers.allow).toBe(allow);
+      expect(res.body).toMatchObject({
+        statusCode: 405,
+        error: 'Method Not Allowed',
+        message: expect.stringContaining(`${method} is not allowed`),
+      });
+    });
+
+    it('an unknown path still gets a 404, and OPTIONS on a read route a 204 with Allow', async () => {
+      await request(t.app.getHttpServer()).get('/events/nothing').expect(404);
+      const res = await request(t.app.getHttpServer()).options('/healthz').expect(204);
+      expect(res.headers.allow).toBe('GET, HEAD, OPTIONS');
     });
 
     it.each([
@@ -245,10 +284,14 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
       expect(res.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
     });
 
-    it('stored nothing for all of the above', () => {
+    it('stored nothing for all of the above, and counted the 415s and 405s as rejections', () => {
       const stats = t.app.get(IngestStats).snapshot();
       expect(stats.telemetry.accepted).toBe(0);
       expect(stats.website_events.accepted).toBe(0);
+      // Telemetry: its field cases, 4 encodings, 1 too large, 2 415s, 2 405s.
+      expect(stats.telemetry.rejected).toBe(telemetryCases.length + 4 + 1 + 2 + 2);
+      // Website: its field cases, 6 bodies, 3 deep ones, 1 empty, 3 415s, 2 405s.
+      expect(stats.website_events.rejected).toBe(websiteCases.length + 6 + 3 + 1 + 3 + 2);
       expect(t.app.get(BatchWriter).pending('telemetry')).toBe(0);
     });
 
@@ -344,6 +387,50 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
       ]);
     });
 
+    it('stores installation ids in lowercase and entry pages without query or fragment', async () => {
+      const t = await startApp();
+      const http = request(t.app.getHttpServer());
+      await http
+        .post('/events/telemetry')
+        .send({ ...appBeacon, installationId: appBeacon.installationId.toUpperCase() })
+        .expect(204);
+      await http
+        .post('/events/website')
+        .set('User-Agent', BROWSER_UA)
+        .send({ ...websitePageview, path: '/docs?q=1', entryPage: '/landing?utm_source=x&token=secret#top' })
+        .expect(204);
+      await t.app.close();
+      expect(await queryDuckDb(t.config.duckdbPath, 'SELECT installationId FROM telemetry')).toEqual([
+        { installationId: appBeacon.installationId.toLowerCase() },
+      ]);
+      expect(appBeacon.installationId).toBe(appBeacon.installationId.toLowerCase());
+      expect(await queryDuckDb(t.config.duckdbPath, 'SELECT path, entryPage FROM website_events')).toEqual([
+        { path: '/docs', entryPage: '/landing' },
+      ]);
+    });
+
+    it('hands the service only the properties the DTOs declare (unknown ones are stripped, not passed on)', async () => {
+      const t = await startApp();
+      const service = t.app.get(EventsService);
+      const telemetry = jest.spyOn(service, 'acceptTelemetry');
+      const website = jest.spyOn(service, 'acceptWebsiteEvent');
+      const http = request(t.app.getHttpServer());
+      await http
+        .post('/events/telemetry')
+        .send({ ...appBeacon, theme: 'dark', ip: '203.0.113.7' })
+        .expect(204);
+      await http
+        .post('/events/website')
+        .set('User-Agent', BROWSER_UA)
+        .send({ ...websitePageview, userAgent: 'x', screen: { w: 1 } })
+        .expect(204);
+      await t.app.close();
+      expect(telemetry.mock.calls[0][0]).toMatchObject(appBeacon);
+      expect(website.mock.calls[0][0]).toMatchObject(websitePageview);
+      for (const key of ['theme', 'ip']) expect(telemetry.mock.calls[0][0]).not.toHaveProperty(key);
+      for (const key of ['userAgent', 'screen']) expect(website.mock.calls[0][0]).not.toHaveProperty(key);
+    });
+
     it('answers 204 to bots on the website but stores nothing for them', async () => {
       const t = await startApp();
       const http = request(t.app.getHttpServer());
@@ -424,7 +511,7 @@ describe('Ingestion on the embedded DuckDB warehouse (e2e)', () => {
 
     it('keeps answering 204 with the warehouse down, bounds memory, and logs and counts the drops', async () => {
       const t = await startApp({
-        DUCKDB_PATH: '/dev/null/unreachable/analytics.duckdb',
+        DUCKDB_PATH: unopenableDuckDbPath(),
         MAX_BUFFERED_EVENTS: '100',
         BATCH_SIZE: '50',
         WRITE_MAX_ATTEMPTS: '3',

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
-import { main } from '../src/cli/report';
+import { main, USAGE } from '../src/cli/report';
 import { tempDuckDbPath } from './support/app';
 import { writeDashboardFixture } from './support/dashboard-fixture';
 
@@ -136,6 +136,17 @@ Web vs desktop
     expect(out).toContain('Website per day\n  (no data)\n');
   });
 
+  it('rejects an unknown flag or a stray argument with its usage (exit 2), and prints the usage for --help', async () => {
+    for (const argv of [['--day', '7'], ['--days', '7', '--verbose'], ['7'], ['--days']]) {
+      const { code, out, err } = await report(argv, { DUCKDB_PATH: path }, '2024-05-02T00:00:00Z');
+      expect({ code, out }).toEqual({ code: 2, out: '' });
+      expect(err).toMatch(
+        /^report: (Unknown option|Unexpected argument|Option '--days <value>' argument missing)[^\n]*\nUsage: npm run report \[-- --days N\][^\n]*\n$/,
+      );
+    }
+    expect(await report(['--help'], { DUCKDB_PATH: path }, '2024-05-02T00:00:00Z')).toEqual({ code: 0, out: `${USAGE}\n`, err: '' });
+  });
+
   it('refuses a bad --days, a bad variable or a missing file in one line', async () => {
     for (const days of ['0', 'x', '1.5']) {
       const { code, err } = await report(['--days', days], { DUCKDB_PATH: path }, '2024-05-02T00:00:00Z');
@@ -145,6 +156,12 @@ Web vs desktop
     const bad = await report([], { DUCKDB_PATH: path, WAREHOUSE: 'sqlite' }, '2024-05-02T00:00:00Z');
     expect(bad).toMatchObject({ code: 1, out: '' });
     expect(bad.err).toMatch(/^report: Invalid configuration: WAREHOUSE="sqlite"[^\n]*\n$/);
+    const two = await report([], { DUCKDB_PATH: path, WAREHOUSE: 'sqlite', BATCH_SIZE: '0' }, '2024-05-02T00:00:00Z');
+    expect(two.err.split('\n')).toEqual([
+      expect.stringMatching(/^report: Invalid configuration: WAREHOUSE="sqlite"/),
+      expect.stringMatching(/^report: Invalid configuration: BATCH_SIZE="0"/),
+      '',
+    ]);
     const missing = join(path, '..', 'none.duckdb');
     const none = await report([], { DUCKDB_PATH: missing }, '2024-05-02T00:00:00Z');
     expect(none).toEqual({

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
@@ -14,9 +14,9 @@ const VIEWS = readdirSync(join(ROOT, 'sql/views'))
   .map((f) => f.replace(/\.sql$/, ''));
 
 /** `npm run warehouse:setup` as the build runs it (dist/ is built by the jest global setup), loopback-guarded. */
-async function setup(env: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number }> {
+async function setup(env: Record<string, string>, argv: string[] = []): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['-r', GUARD, 'dist/cli/warehouse-setup.js'], {
+    const { stdout, stderr } = await run(process.execPath, ['-r', GUARD, 'dist/cli/warehouse-setup.js', ...argv], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, LOOPBACK_GUARD_REPORT: '1', ...env },
     });
@@ -121,6 +121,34 @@ describe('npm run warehouse:setup (e2e)', () => {
       expect(second.stdout).toBe(`DuckDB ${path}: up to date, nothing changed\n`);
       const tables = await queryDuckDb(path, "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' ORDER BY 1");
       expect(tables.map((t) => t.table_name)).toEqual(['telemetry', 'website_events']);
+    });
+  });
+
+  describe('its command line', () => {
+    it('rejects an unknown flag with its usage, exit 2, before touching the warehouse', async () => {
+      const path = tempDuckDbPath();
+      const result = await setup({ WAREHOUSE: 'duckdb', DUCKDB_PATH: path }, ['--dry-run']);
+      expect(result).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: expect.stringMatching(/^warehouse:setup: Unknown option '--dry-run'[^\n]*\nUsage: npm run warehouse:setup [^\n]*\n$/),
+      });
+      expect(existsSync(path)).toBe(false);
+    });
+
+    it('prints its usage for --help', async () => {
+      const result = await setup({ WAREHOUSE: 'duckdb', DUCKDB_PATH: tempDuckDbPath() }, ['--help']);
+      expect(result).toEqual({ code: 0, stdout: expect.stringMatching(/^Usage: npm run warehouse:setup /), stderr: '' });
+    });
+
+    it('reports every bad variable, one line each, exit 1', async () => {
+      const result = await setup({ WAREHOUSE: 'duckdb', DUCKDB_PATH: '/proc/x/y.duckdb', BATCH_SIZE: 'lots' });
+      expect(result.code).toBe(1);
+      expect(result.stderr.split('\n')).toEqual([
+        expect.stringMatching(/^Invalid configuration: BATCH_SIZE="lots": /),
+        'Invalid configuration: DUCKDB_PATH="/proc/x/y.duckdb": cannot be created: /proc is not writable',
+        '',
+      ]);
     });
   });
 });

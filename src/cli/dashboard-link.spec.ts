@@ -1,5 +1,5 @@
 import { SqlCatalog } from '../warehouse/contracts';
-import { dashboardLinkUrl, main } from './dashboard-link';
+import { dashboardLinkUrl, main, USAGE } from './dashboard-link';
 
 describe('dashboardLinkUrl', () => {
   it('has one BigQuery TABLE data source per view, for the project and dataset', () => {
@@ -56,10 +56,28 @@ describe('dashboard:link main', () => {
     expect(main([], {})).toEqual({ code: 1, out: 'dashboard:link: no BigQuery project: set BIGQUERY_PROJECT (or GOOGLE_CLOUD_PROJECT)' });
   });
 
-  it('names a bad variable in one line', () => {
+  it('names every bad variable, one line each', () => {
     const { code, out } = main([], { BIGQUERY_PROJECT: 'x', BIGQUERY_DATASET: 'no-dashes' });
     expect(code).toBe(1);
-    expect(out).toMatch(/^dashboard:link: Invalid configuration: BIGQUERY_PROJECT=/);
-    expect(out).not.toContain('\n');
+    expect(out.split('\n')).toEqual([
+      'dashboard:link: Invalid configuration: BIGQUERY_PROJECT="x": must be a Google Cloud project id',
+      'dashboard:link: Invalid configuration: BIGQUERY_DATASET="no-dashes": must be letters, digits and underscores',
+    ]);
+  });
+
+  it('rejects an unknown flag or a stray argument with its usage, and prints the usage for --help', () => {
+    const env = { BIGQUERY_PROJECT: 'acme-analytics' };
+    const unknown = main(['--tempate', 'x'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.out.split('\n')).toEqual([expect.stringMatching(/^dashboard:link: Unknown option '--tempate'/), USAGE]);
+    expect(main(['tpl-1'], env)).toMatchObject({
+      code: 2,
+      out: expect.stringMatching(/^dashboard:link: Unexpected argument 'tpl-1'.*\nUsage: /),
+    });
+    expect(main(['--template'], env)).toMatchObject({
+      code: 2,
+      out: expect.stringMatching(/^dashboard:link: Option '--template <value>' argument missing\nUsage: /),
+    });
+    expect(main(['--help'], env)).toEqual({ code: 0, out: USAGE });
   });
 });

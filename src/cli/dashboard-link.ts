@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError } from '../config/app-config';
 import { SqlCatalog } from '../warehouse/contracts';
+import { parseCliArgs } from './args';
 
 export interface DashboardLinkOptions {
   projectId: string;
@@ -32,21 +33,24 @@ export function dashboardLinkUrl(options: DashboardLinkOptions): string {
   return `https://lookerstudio.google.com/reporting/create?${params.toString()}`;
 }
 
-/** `npm run dashboard:link [-- --template REPORT_ID]`: prints the URL, or one line saying what is missing. */
+export const USAGE = 'Usage: npm run dashboard:link [-- --template REPORT_ID]';
+
+/** `npm run dashboard:link [-- --template REPORT_ID]`: prints the URL, or what is wrong (one line each). */
 export function main(argv: readonly string[], env: NodeJS.ProcessEnv, catalog = SqlCatalog.load()): { code: number; out: string } {
+  const args = parseCliArgs<{ template?: string }>('dashboard:link', USAGE, argv, { template: { type: 'string' } });
+  if ('exit' in args) return { code: args.exit.code, out: (args.exit.stdout ?? args.exit.stderr ?? '').trimEnd() };
   try {
-    const config = AppConfig.fromEnv(env);
+    const config = AppConfig.fromEnv(env, { warehouse: false }); // only prints a URL: no credentials needed
     const projectId = config.bigquery.projectId;
     if (!projectId) {
       return { code: 1, out: 'dashboard:link: no BigQuery project: set BIGQUERY_PROJECT (or GOOGLE_CLOUD_PROJECT)' };
     }
-    const template = argv.indexOf('--template');
-    const templateReportId = template >= 0 ? argv[template + 1] : undefined;
-    if (template >= 0 && !templateReportId) return { code: 1, out: 'dashboard:link: --template needs a report id' };
+    const templateReportId = args.values.template;
+    if (templateReportId === '') return { code: 1, out: 'dashboard:link: --template needs a report id' };
     const views = catalog.views.map((v) => v.name);
     return { code: 0, out: dashboardLinkUrl({ projectId, dataset: config.dataset, views, templateReportId }) };
   } catch (error) {
-    if (error instanceof ConfigError) return { code: 1, out: `dashboard:link: ${error.message}` };
+    if (error instanceof ConfigError) return { code: 1, out: error.lines.map((line) => `dashboard:link: ${line}`).join('\n') };
     throw error;
   }
 }

@@ -4,6 +4,7 @@ import { AppConfig, ConfigError } from '../config/app-config';
 import { SqlCatalog } from '../warehouse/contracts';
 import { createWarehouse } from '../warehouse/warehouse.factory';
 import { WarehouseReader } from '../warehouse/warehouse-reader';
+import { parseCliArgs } from './args';
 
 /**
  * `npm run report [-- --days N]`: the main dashboard views as terminal tables, over the last
@@ -66,8 +67,16 @@ export interface ReportIo {
   err: (text: string) => void;
 }
 
+export const USAGE = 'Usage: npm run report [-- --days N]   (N from 1 to 3660, default 30)';
+
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: ReportIo, now = new Date()): Promise<number> {
-  const days = parseDays(argv);
+  const args = parseCliArgs<{ days?: string }>('report', USAGE, argv, { days: { type: 'string' } });
+  if ('exit' in args) {
+    if (args.exit.stdout) io.out(args.exit.stdout);
+    if (args.exit.stderr) io.err(args.exit.stderr);
+    return args.exit.code;
+  }
+  const days = parseDays(args.values.days);
   if (typeof days === 'string') {
     io.err(`report: ${days}\n`);
     return 1;
@@ -77,7 +86,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     config = AppConfig.fromEnv(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    io.err(`report: ${error.message}\n`);
+    io.err(error.lines.map((line) => `report: ${line}\n`).join(''));
     return 1;
   }
   if (config.warehouse === 'duckdb' && config.duckdbPath !== ':memory:' && !existsSync(config.duckdbPath)) {
@@ -99,14 +108,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   }
 }
 
-function parseDays(argv: readonly string[]): number | string {
-  const i = argv.findIndex((a) => a === '--days' || a.startsWith('--days='));
-  if (i < 0) return 30;
-  const raw = argv[i].includes('=') ? argv[i].slice('--days='.length) : argv[i + 1];
+function parseDays(raw: string | undefined): number | string {
+  if (raw === undefined) return 30;
   const days = Number(raw);
-  return /^\d+$/.test(raw ?? '') && days >= 1 && days <= 3660
-    ? days
-    : `--days must be a whole number of days from 1 to 3660, not ${raw ?? 'nothing'}`;
+  return /^\d+$/.test(raw) && days >= 1 && days <= 3660 ? days : `--days must be a whole number of days from 1 to 3660, not ${raw}`;
 }
 
 /** DuckDB lets one process at a time open a file: while the API runs, it is the one to ask. */

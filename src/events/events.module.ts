@@ -17,9 +17,10 @@ export class EventsModule implements NestModule {
   constructor(private readonly config: AppConfig) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    // The website's browsers come from the listed origins only.
+    // The website's browsers come from the listed origins only (or from anywhere with `*`).
+    const websiteOrigins = this.config.allowsAnyWebsiteOrigin ? '*' : [...this.config.corsOrigins];
     consumer
-      .apply(cors({ origin: [...this.config.corsOrigins], methods: ['POST'], maxAge: PREFLIGHT_MAX_AGE_S }))
+      .apply(cors({ origin: websiteOrigins, methods: ['POST'], maxAge: PREFLIGHT_MAX_AGE_S }))
       .forRoutes({ path: 'events/website', method: RequestMethod.ALL });
     // Apps post from file:// pages (Origin: null) or their own hosts: any origin may send telemetry.
     consumer

@@ -187,15 +187,19 @@ describe('BatchWriter', () => {
   });
 
   it('waits at most a minute between attempts', async () => {
-    const { sink, writer } = setup({ RETRY_BASE_DELAY_MS: '200000' });
-    sink.failures = [new Error('down')];
+    // The longest jitter, so that each delay is its ceiling: 60 s, then 120 s were it not capped.
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.9999);
+    const { sink, writer } = setup({ RETRY_BASE_DELAY_MS: '60000' });
+    sink.failures = [new Error('down'), new Error('down')];
     writer.enqueue('telemetry', row('telemetry', 1));
     await jest.advanceTimersByTimeAsync(FLUSH_MS);
-    await jest.advanceTimersByTimeAsync(29_999);
     expect(sink.calls).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(30_001);
+    await jest.advanceTimersByTimeAsync(60_000);
     expect(sink.calls).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(sink.calls).toHaveLength(3);
     await writer.onApplicationShutdown();
+    random.mockRestore();
   });
 
   it('retries every 250 ms while shutting down, so that the flush fits its deadline', async () => {

@@ -1,7 +1,7 @@
 import { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,16 @@ export interface TestApp {
 
 export function tempDuckDbPath(): string {
   return join(mkdtempSync(join(tmpdir(), 'analytics-test-')), 'analytics.duckdb');
+}
+
+/**
+ * A path the configuration accepts (a writable file) but DuckDB cannot open (not a database):
+ * the warehouse is down for as long as the app runs.
+ */
+export function unopenableDuckDbPath(): string {
+  const path = tempDuckDbPath();
+  writeFileSync(path, 'not a DuckDB database\n'.repeat(512));
+  return path;
 }
 
 /** The real app, configured as main.ts configures it, on the environment given (plus test-friendly defaults). */
