@@ -5,7 +5,7 @@
 export default {
   packageManager: 'npm',
   testRunner: 'jest',
-  // The specs of `npm test` minus the three that start the built server (see that file).
+  // The specs of the mutated code (see that file for what is left out, and why).
   jest: { configFile: 'jest.mutation.config.js' },
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
@@ -18,7 +18,7 @@ export default {
   ignoreStatic: true,
   // Sized for a 2-core machine: each runner is a jest process.
   concurrency: 2,
-  timeoutMS: 10_000,
+  timeoutMS: 5_000,
   // Reuses the results of mutants whose code and tests did not change since the last run.
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
