@@ -39,5 +39,10 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The dashboard page's own script: a classic browser script, with Chart.js's UMD global.
+    files: ['public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser, Chart: 'readonly' } },
+  },
   prettier,
 );

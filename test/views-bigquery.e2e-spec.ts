@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { renderSql, SqlCatalog } from '../src/warehouse/contracts';
 import { toDuckDb } from '../src/warehouse/duckdb/duckdb-dialect';
 import { SECTIONS } from '../src/cli/report';
+import { lookerSql, rangeDependent } from '../src/cli/dashboard-link';
 import { BigQueryAnalyzer, startBigQueryAnalyzer } from './support/zetasql';
 
 /** Every view in sql/views, analyzed by ZetaSQL against the tables of sql/tables. */
@@ -34,6 +35,38 @@ describe('sql/views in BigQuery dialect (ZetaSQL analyzer)', () => {
     await expect(
       analyzer.analyze(renderSql(`SELECT day, sessions_share FROM \`{{dataset}}.app_sessions_daily\``, 'analytics')),
     ).rejects.toThrow(/Unrecognized name: sessions_share/);
+  });
+
+  describe('sql/dashboard range queries', () => {
+    const RANGE = { start_date: 'DATE', end_date: 'DATE' } as const;
+
+    it('finds the queries', () => {
+      expect(catalog.queries.length).toBeGreaterThanOrEqual(15);
+    });
+
+    for (const query of catalog.queries) {
+      it(`accepts ${query.name} with DATE parameters @start_date and @end_date, filtering on the partition column`, async () => {
+        await expect(analyzer.analyze(renderSql(query.sql, 'analytics'), RANGE)).resolves.not.toHaveLength(0);
+        // The range bounds the partitioning expression of sql/tables itself, so BigQuery prunes partitions.
+        expect(query.sql).toMatch(/WHERE DATE\((receivedAt|date)\) BETWEEN @start_date AND @end_date/);
+      });
+    }
+
+    it('accepts the Looker Studio custom queries, with its STRING date parameters', async () => {
+      const looker = catalog.queries.filter(rangeDependent);
+      expect(looker.length).toBeGreaterThan(0);
+      for (const query of looker) {
+        await expect(
+          analyzer.analyze(lookerSql(query, 'analytics'), { DS_START_DATE: 'STRING', DS_END_DATE: 'STRING' }),
+        ).resolves.not.toHaveLength(0);
+      }
+    });
+
+    it('rejects a query whose parameter is not declared, or declared with another type', async () => {
+      const totals = renderSql(catalog.query('app_totals').sql, 'analytics');
+      await expect(analyzer.analyze(totals)).rejects.toThrow(/start_date/);
+      await expect(analyzer.analyze(totals, { start_date: 'TIMESTAMP', end_date: 'TIMESTAMP' })).rejects.toThrow(/BETWEEN|signature/);
+    });
   });
 
   describe('rejects what BigQuery would reject', () => {

@@ -32,7 +32,14 @@ describe('AppConfig.fromEnv', () => {
       flushIntervalMs: 5000,
       production: false,
     });
-    expect(config.bigquery).toEqual({ projectId: undefined, location: 'US', apiEndpoint: undefined, accessToken: undefined });
+    expect(config.bigquery).toEqual({
+      projectId: undefined,
+      location: 'US',
+      apiEndpoint: undefined,
+      accessToken: undefined,
+      writeMethod: 'dml',
+      storageEndpoint: undefined,
+    });
   });
 
   it('parses numbers, lists and the production flag', () => {

@@ -5,6 +5,7 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmdirSync, statSync }
 import { dirname, join, resolve } from 'node:path';
 
 export type WarehouseKind = 'duckdb' | 'bigquery';
+export type BigQueryWriteMethod = 'dml' | 'storage-write';
 
 /**
  * The environment as it is allowed to be. Each property is named after its
@@ -46,6 +47,15 @@ class Environment {
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   BIGQUERY_API_ENDPOINT?: string = undefined;
+
+  /** How batches reach BigQuery: parameterized DML INSERT jobs, or the Storage Write API (README: "Choosing a write method"). */
+  @IsIn(['dml', 'storage-write'])
+  BIGQUERY_WRITE_METHOD: BigQueryWriteMethod = 'dml';
+
+  /** host:port of the Storage Write API (gRPC); plaintext when the host is a loopback address (a local fake). */
+  @IsOptional()
+  @Matches(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([1-9][0-9]{0,4})$/, { message: 'must be host:port, e.g. 127.0.0.1:9060' })
+  BIGQUERY_STORAGE_ENDPOINT?: string = undefined;
 
   /** An OAuth access token used instead of Application Default Credentials (one-off runs, tests). */
   @IsOptional()
@@ -142,6 +152,11 @@ class Environment {
   @IsOptional()
   @IsIn(['assume-present', 'none', 'bios-only', 'ping-only'])
   METADATA_SERVER_DETECTION?: string = undefined;
+
+  /** HTTP Basic password of GET /dashboard in production (any user name); without it the dashboard is off there. */
+  @IsOptional()
+  @IsString()
+  DASHBOARD_PASSWORD?: string = undefined;
 }
 
 /** One line per bad variable; `message` is those lines joined with newlines. */
@@ -231,6 +246,8 @@ export class AppConfig {
     readonly location: string;
     readonly apiEndpoint?: string;
     readonly accessToken?: string;
+    readonly writeMethod: BigQueryWriteMethod;
+    readonly storageEndpoint?: string;
   };
   readonly corsOrigins: readonly string[];
   readonly batchSize: number;
@@ -240,6 +257,7 @@ export class AppConfig {
   readonly retryBaseDelayMs: number;
   readonly shutdownFlushTimeoutMs: number;
   readonly adminToken?: string;
+  readonly dashboardPassword?: string;
 
   /**
    * Throws a ConfigError with one line per bad variable, each naming the variable, its value
@@ -308,6 +326,8 @@ export class AppConfig {
       location: e.BIGQUERY_LOCATION,
       apiEndpoint: e.BIGQUERY_API_ENDPOINT,
       accessToken: e.BIGQUERY_ACCESS_TOKEN,
+      writeMethod: e.BIGQUERY_WRITE_METHOD,
+      storageEndpoint: e.BIGQUERY_STORAGE_ENDPOINT,
     };
     this.corsOrigins = splitList(e.CORS_ORIGINS);
     this.batchSize = e.BATCH_SIZE;
@@ -317,6 +337,7 @@ export class AppConfig {
     this.retryBaseDelayMs = e.RETRY_BASE_DELAY_MS;
     this.shutdownFlushTimeoutMs = e.SHUTDOWN_FLUSH_TIMEOUT_MS;
     this.adminToken = e.ADMIN_TOKEN;
+    this.dashboardPassword = e.DASHBOARD_PASSWORD;
   }
 
   /** Whether browsers may send website events from anywhere at all. */

@@ -4,7 +4,7 @@ import { WarehouseAdmin } from './warehouse-admin';
 import { WarehouseReader } from './warehouse-reader';
 import { WarehouseSink } from './warehouse-sink';
 
-/** Both engines play every role today; a write-only engine (Storage Write API) would be a WarehouseSink only. */
+/** Every engine plays every role; the Storage Write API is a WarehouseSink only, paired with BigQuery's REST API for the rest. */
 export type Warehouse = WarehouseSink & WarehouseAdmin & WarehouseReader;
 
 /** Loads only the selected engine's module: each engine's client library is heavy. */
@@ -16,7 +16,11 @@ export async function createWarehouse(config: AppConfig, catalog: SqlCatalog): P
     }
     case 'bigquery': {
       const { BigQueryWarehouse } = await import('./bigquery/bigquery.warehouse');
-      return new BigQueryWarehouse(config, catalog);
+      const rest = new BigQueryWarehouse(config, catalog);
+      if (config.bigquery.writeMethod === 'dml') return rest;
+      // BIGQUERY_WRITE_METHOD=storage-write: batches through the Storage Write API; setup and reads stay on REST.
+      const { StorageWriteSink, withSink } = await import('./bigquery-storage/storage-write.sink');
+      return withSink(rest, new StorageWriteSink(config, catalog));
     }
   }
 }

@@ -16,6 +16,6 @@ import { createWarehouse, openOnce, WAREHOUSE, WarehouseLoader } from './warehou
     BatchWriter,
     { provide: WRITER_STATUS, useExisting: BatchWriter },
   ],
-  exports: [BatchWriter, WRITER_STATUS, WAREHOUSE],
+  exports: [BatchWriter, WRITER_STATUS, WAREHOUSE, SqlCatalog],
 })
 export class WarehouseModule {}

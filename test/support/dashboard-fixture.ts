@@ -9,6 +9,8 @@ import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb.warehouse';
  */
 export const D1 = '2024-05-01';
 export const D2 = '2024-05-02';
+/** An earlier day, 22 days before D2: inside a 30-day range that ends on D2, outside a 7-day one. */
+export const D0 = '2024-04-10';
 const at = (day: string, time: string) => new Date(`${day}T${time}Z`);
 
 const A = '6c3b6f7a-1a8e-4f4e-9d2b-1f0e8e5c2a11';
@@ -16,6 +18,7 @@ const B = '0d9f5c1e-2b3a-4c5d-8e7f-9a0b1c2d3e4f';
 const C = '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 const D = '2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e';
 const E = '3c4d5e6f-7a8b-4c9d-0e1f-2a3b4c5d6e7f';
+const F = '4d5e6f7a-8b9c-4d0e-8f2a-3b4c5d6e7f80';
 
 function session(
   installationId: string,
@@ -89,14 +92,26 @@ export const WEBSITE: Row[] = [
   hit(D2, '23:59:59.999', 'event', '/download', '/', 'direct', 'US', 'download', 'win'),
 ];
 
-/** A DuckDB file at `path` with the schema, the views and the fixture rows. */
-export async function writeDashboardFixture(path: string): Promise<void> {
+/**
+ * The earlier day D0, for the range queries of sql/dashboard (the views' test leaves it out):
+ * one more installation (F, new, 240 s, 12 environments) and one more visit. Over the 30 days
+ * ending D2 the timed sessions are then 9, an odd count, so the median is one input value on
+ * both engines (BigQuery's APPROX_QUANTILES and DuckDB's quantile_disc may pick different
+ * middle values of an even count).
+ */
+export const EARLIER_TELEMETRY: Row[] = [
+  session(F, D0, '10:00:00.000', '10:04:00.000', true, '2.3.0', 'linux', 'FR', 12, 'web', '10:04:01.000'), // 240 s
+];
+export const EARLIER_WEBSITE: Row[] = [hit(D0, '12:00:00.000', 'pageview', '/', '/', 'duckduckgo.com/', 'FR')];
+
+/** A DuckDB file at `path` with the schema, the views and the fixture rows (and D0's with `earlierDay`). */
+export async function writeDashboardFixture(path: string, { earlierDay = false } = {}): Promise<void> {
   const catalog = SqlCatalog.load();
   const warehouse = new DuckDbWarehouse(AppConfig.fromEnv({ DUCKDB_PATH: path }), catalog);
   try {
     await warehouse.applySchema();
-    await warehouse.write(catalog.table('telemetry'), TELEMETRY);
-    await warehouse.write(catalog.table('website_events'), WEBSITE);
+    await warehouse.write(catalog.table('telemetry'), earlierDay ? [...EARLIER_TELEMETRY, ...TELEMETRY] : TELEMETRY);
+    await warehouse.write(catalog.table('website_events'), earlierDay ? [...EARLIER_WEBSITE, ...WEBSITE] : WEBSITE);
   } finally {
     await warehouse.close();
   }

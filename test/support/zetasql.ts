@@ -29,9 +29,10 @@ export interface OutputColumn {
 export interface BigQueryAnalyzer {
   /**
    * Resolves, with the statement's output columns, when ZetaSQL accepts it; rejects with
-   * ZetaSQL's message otherwise.
+   * ZetaSQL's message otherwise. `params` declares the query parameters (@name) and their
+   * types, as BigQuery's query parameters; a parameter not declared is an error.
    */
-  analyze(sql: string): Promise<OutputColumn[]>;
+  analyze(sql: string, params?: Readonly<Record<string, ColumnType>>): Promise<OutputColumn[]>;
   /** Makes `dataset.name` known to later statements, e.g. a view analyzed before. */
   addTable(name: string, columns: readonly OutputColumn[]): void;
   stop(): void;
@@ -68,10 +69,15 @@ export async function startBigQueryAnalyzer(dataset: string, tables: readonly Ta
       builtinFunctionOptions: { languageOptions },
     };
     return {
-      async analyze(sql: string) {
+      async analyze(sql: string, params = {}) {
+        const queryParameters = Object.entries(params).map(([name, type]) => ({ name, type: { typeKind: TYPE_KINDS[type] as never } }));
         let response: unknown;
         try {
-          response = await client.analyze({ simpleCatalog, sqlStatement: sql, options: { languageOptions, defaultTimezone: 'UTC' } });
+          response = await client.analyze({
+            simpleCatalog,
+            sqlStatement: sql,
+            options: { languageOptions, defaultTimezone: 'UTC', queryParameters },
+          });
         } catch (error) {
           throw new Error((error as { details?: string }).details ?? String(error), { cause: error });
         }

@@ -3,7 +3,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { AppConfig } from '../../config/app-config';
 import { Column, ColumnType, renderSql, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
-import { assertReadOnly, QueryParams } from '../warehouse-reader';
+import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
 import { WarehouseWriteError } from '../warehouse-sink';
 
 /** Column types as the tables API spells them in a schema. */
@@ -139,13 +139,28 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async read<R extends object = Record<string, unknown>>(sql: string, params: QueryParams = {}): Promise<R[]> {
+    return (await this.readWithStats<R>(sql, params)).rows;
+  }
+
+  async readWithStats<R extends object = Record<string, unknown>>(
+    sql: string,
+    params: QueryParams = {},
+  ): Promise<{ rows: R[]; stats: QueryStats }> {
     assertReadOnly(sql);
     const query = renderSql(sql, await this.datasetRef());
     const hasParams = Object.keys(params).length > 0;
-    const [rows] = await this.bigquery().query({ query, ...(hasParams ? { params } : {}), location: this.config.bigquery.location });
-    return (rows as Record<string, unknown>[]).map(
-      (row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, fromResult(value)])) as R,
-    );
+    const bqParams = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v instanceof CalendarDate ? BigQuery.date(v.iso) : v]));
+    // The last element is the jobs.query / getQueryResults answer, which carries totalBytesProcessed.
+    const [rows, , response] = (await this.bigquery().query({
+      query,
+      ...(hasParams ? { params: bqParams } : {}),
+      location: this.config.bigquery.location,
+    })) as unknown as [Record<string, unknown>[], unknown, { totalBytesProcessed?: string } | undefined];
+    const bytes = Number(response?.totalBytesProcessed);
+    return {
+      rows: rows.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, fromResult(value)])) as R),
+      stats: Number.isFinite(bytes) && response?.totalBytesProcessed !== undefined ? { bytesProcessed: bytes } : {},
+    };
   }
 
   close(): Promise<void> {

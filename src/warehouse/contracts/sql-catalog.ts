@@ -22,6 +22,9 @@ export interface ViewDef {
   readonly sql: string;
 }
 
+/** A range query of sql/dashboard: one SELECT taking @start_date and @end_date (DATE, both included). */
+export type QueryDef = ViewDef;
+
 /** Resolves to <repo>/sql from both src/warehouse/contracts and dist/warehouse/contracts. */
 export const SQL_DIR = resolve(__dirname, '../../../sql');
 
@@ -40,13 +43,15 @@ export class ContractMismatchError extends Error {}
 
 /**
  * sql/ is the single source of truth for the warehouse: tables in sql/tables, views in
- * sql/views, both in BigQuery Standard SQL with `{{dataset}}` where the dataset goes.
+ * sql/views, the built-in dashboard's range queries in sql/dashboard, all in BigQuery
+ * Standard SQL with `{{dataset}}` where the dataset goes.
  * Loading it checks every table contract against its DDL.
  */
 export class SqlCatalog {
   private constructor(
     readonly tables: readonly TableDef[],
     readonly views: readonly ViewDef[],
+    readonly queries: readonly QueryDef[] = [],
   ) {}
 
   /** Throws a ContractMismatchError when a contract and sql/tables disagree. */
@@ -64,11 +69,18 @@ export class SqlCatalog {
       );
     const orphan = tables.find((t) => !contracts.some((c) => c.name === t.name));
     if (orphan) throw new ContractMismatchError(`Table ${orphan.name}: sql/tables/${orphan.name}.sql has no table contract`);
-    return new SqlCatalog(tables, read('views'));
+    return new SqlCatalog(tables, read('views'), read('dashboard'));
   }
 
   table(name: TableName): TableDef {
     return this.tables.find((t) => t.name === name)!;
+  }
+
+  /** The range query sql/dashboard/<name>.sql; throws when there is none. */
+  query(name: string): QueryDef {
+    const query = this.queries.find((q) => q.name === name);
+    if (!query) throw new Error(`sql/dashboard/${name}.sql is missing`);
+    return query;
   }
 }
 

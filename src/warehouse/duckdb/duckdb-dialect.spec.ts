@@ -75,9 +75,21 @@ describe('toDuckDb: what the views need', () => {
     );
   });
 
+  it("reads past -- comments and their apostrophes (the day's median), but not past a quoted --", () => {
+    expect(toDuckDb("-- the day's median, TIMESTAMP_DIFF(x) stays\nSELECT 'a--b', TIMESTAMP_DIFF(a, b, SECOND) -- it's\nFROM t")).toBe(
+      "-- the day's median, TIMESTAMP_DIFF(x) stays\nSELECT 'a--b', bq_timestamp_diff(a, b, 1000000) -- it's\nFROM t",
+    );
+  });
+
   it('leaves alone the functions DuckDB already spells as BigQuery does', () => {
-    const same = "SELECT DATE(ts), COUNTIF(x), IFNULL(c, 'Unknown'), NULLIF(s, ''), IF(a, 1, 2), SAFE_DIVIDE(a, b), LOWER(s) FROM t";
+    const same = "SELECT DATE(ts), IFNULL(c, 'Unknown'), NULLIF(s, ''), IF(a, 1, 2), SAFE_DIVIDE(a, b), LOWER(s), LEAST(n, 10) FROM t";
     expect(toDuckDb(same)).toBe(same);
+  });
+
+  it('turns COUNTIF(x) into COUNT(NULLIF(x, FALSE)), which is 0 over no rows as in BigQuery', () => {
+    expect(toDuckDb("COUNTIF(type = 'pageview' AND LOWER(c) IN ('a', 'b'))")).toBe(
+      "COUNT(NULLIF(type = 'pageview' AND LOWER(c) IN ('a', 'b'), FALSE))",
+    );
   });
 });
 
@@ -127,9 +139,15 @@ describe('the rewritten SQL on DuckDB gives what BigQuery gives', () => {
     expect(await value("SPLIT('a/b', '/')[SAFE_OFFSET(5)]")).toBeNull();
   });
 
+  it('LEAST caps a value as BigQuery does', async () => {
+    expect(await value('LEAST(12, 10)')).toBe(10);
+    expect(await value('LEAST(3, 10)')).toBe(3);
+  });
+
   it('DATE(timestamp) is the UTC day; COUNTIF, IF and IFNULL mean what they do in BigQuery', async () => {
     expect(await value("CAST(DATE(TIMESTAMP '2024-05-01 23:59:59.999') AS STRING)")).toBe('2024-05-01');
     expect(await value('(SELECT COUNTIF(x > 1) FROM (SELECT UNNEST([1, 2, 3, NULL]) AS x))')).toBe(2);
+    expect(await value('(SELECT COUNTIF(x > 1) FROM (SELECT UNNEST([1, 2, 3, NULL]) AS x) WHERE FALSE)')).toBe(0);
     expect(await value("IFNULL(NULL, 'Unknown')")).toBe('Unknown');
     expect(await value('IF(1 > 2, 1, 2)')).toBe(2);
   });

@@ -4,7 +4,8 @@
  * differently, and macros (DUCKDB_MACROS) for BigQuery functions DuckDB lacks.
  *
  * DuckDB already has, with BigQuery's meaning for the way sql/ uses them: DATE(timestamp),
- * COUNTIF, IF, IFNULL, NULLIF, SPLIT, LOWER, COUNT(DISTINCT), window functions.
+ * IF, IFNULL, NULLIF, SPLIT, LOWER, LEAST, COUNT(DISTINCT), window functions. COUNTIF it has
+ * too, but over no rows it gives NULL where BigQuery gives 0, so it is rewritten.
  */
 
 const TYPE_NAMES: ReadonlyArray<[RegExp, string]> = [
@@ -57,6 +58,11 @@ export function toDuckDb(sql: string): string {
       throw new Error(`toDuckDb: TIMESTAMP_DIFF with date part ${args[2]} is not supported`);
     return { call: `bq_timestamp_diff(${args[0]}, ${args[1].trim()}, ${MICROSECONDS[part]})`, consumed: 0 };
   });
+  // COUNTIF over no rows (a range without events) is 0 in BigQuery, NULL in DuckDB; COUNT is 0 in both.
+  out = rewriteCalls(out, 'COUNTIF', (args) => {
+    if (args.length !== 1) throw new Error('toDuckDb: COUNTIF takes one argument');
+    return { call: `COUNT(NULLIF(${args[0].trim()}, FALSE))`, consumed: 0 };
+  });
   // BigQuery arrays are 0-based, DuckDB lists 1-based; both give NULL past the end here.
   out = out.replace(/\[\s*(?:SAFE_)?OFFSET\s*\(/gi, '[1 + (');
   return out;
@@ -92,10 +98,15 @@ function rewriteCalls(sql: string, name: string, replace: (args: string[], rest:
   return out + sql.slice(from);
 }
 
+/** Inside a quoted string or a `--` comment (whose apostrophes, as in "the day's", quote nothing). */
 function insideString(sql: string, index: number): boolean {
   let quote: string | undefined;
   for (let i = 0; i < index; i++) {
-    if (quote ? sql[i] === quote : sql[i] === "'" || sql[i] === '"') quote = quote ? undefined : sql[i];
+    if (!quote && sql.startsWith('--', i)) {
+      const end = sql.indexOf('\n', i);
+      if (end < 0 || end >= index) return true;
+      i = end;
+    } else if (quote ? sql[i] === quote : sql[i] === "'" || sql[i] === '"') quote = quote ? undefined : sql[i];
   }
   return quote !== undefined;
 }

@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import { AppConfig } from '../../config/app-config';
 import { ColumnType, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
-import { assertReadOnly, QueryParams } from '../warehouse-reader';
+import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
 import { WarehouseWriteError } from '../warehouse-sink';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
 
@@ -108,14 +108,24 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async read<R extends object = Record<string, unknown>>(sql: string, params: QueryParams = {}): Promise<R[]> {
+    return (await this.readWithStats<R>(sql, params)).rows;
+  }
+
+  /** DuckDB reports nothing worth billing: the stats are empty. */
+  async readWithStats<R extends object = Record<string, unknown>>(
+    sql: string,
+    params: QueryParams = {},
+  ): Promise<{ rows: R[]; stats: QueryStats }> {
     assertReadOnly(sql);
     // BigQuery's @name parameters are DuckDB's $name.
     const duckSql = toDuckDb(sql).replace(/@(\w+)/g, (_, name: string) => `$${name}`);
-    const values = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, toDuckDbValue(v, 'TIMESTAMP')]));
+    const values = Object.fromEntries(
+      Object.entries(params).map(([k, v]) => [k, v instanceof CalendarDate ? dateValue(v) : toDuckDbValue(v, 'TIMESTAMP')]),
+    );
     const types = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, paramType(v)]));
     return this.serialized(async (db) => {
       const rows = (await db.runAndReadAll(duckSql, values, types)).getRowObjectsJS();
-      return rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, fromDuckDb(v)])) as R);
+      return { rows: rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, fromDuckDb(v)])) as R), stats: {} };
     });
   }
 
@@ -165,6 +175,7 @@ export class DuckDbWarehouse implements Warehouse {
 }
 
 function paramType(value: QueryParams[string]): DuckDBType {
+  if (value instanceof CalendarDate) return DATE;
   if (value instanceof Date) return TIMESTAMP;
   if (typeof value === 'number') return Number.isInteger(value) ? BIGINT : DOUBLE;
   return typeof value === 'boolean' ? BOOLEAN : VARCHAR;
@@ -174,6 +185,10 @@ function paramType(value: QueryParams[string]): DuckDBType {
 function fromDuckDb(value: unknown): unknown {
   if (typeof value !== 'bigint') return value;
   return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
+}
+
+function dateValue(date: CalendarDate): DuckDBValue {
+  return toDuckDbValue(new Date(`${date.iso}T00:00:00Z`), 'DATE');
 }
 
 function toDuckDbValue(value: RowValue, type: ColumnType): DuckDBValue {
