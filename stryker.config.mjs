@@ -36,8 +36,8 @@ export default {
     // Failure classification: which write errors are retried and which drop the batch.
     'src/warehouse/bigquery/bigquery.warehouse.ts:20-29', // RETRYABLE_REASONS
     'src/warehouse/bigquery/bigquery.warehouse.ts:83-84', // jobs.insert failed, or 409 (already created)
-    'src/warehouse/bigquery/bigquery.warehouse.ts:203-210', // a job that finished failed
-    'src/warehouse/bigquery/bigquery.warehouse.ts:242-262', // httpStatus, writeError
+    'src/warehouse/bigquery/bigquery.warehouse.ts:218-225', // a job that finished failed
+    'src/warehouse/bigquery/bigquery.warehouse.ts:257-277', // httpStatus, writeError
     'src/warehouse/duckdb/duckdb.warehouse.ts:35-35', // PERMANENT
     'src/warehouse/duckdb/duckdb.warehouse.ts:103-105', // write's catch
   ],
