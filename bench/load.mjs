@@ -94,7 +94,8 @@ async function run(name, script, env, path) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-load-'));
-const api = { ADMIN_TOKEN, FLUSH_INTERVAL_MS: '1000' };
+// One client sends every request here: the per-client rate limit would answer most of them 429.
+const api = { ADMIN_TOKEN, FLUSH_INTERVAL_MS: '1000', RATE_LIMIT_REQUESTS: '1000000' };
 console.log(`${total} POST /events/website per variant, ${concurrency} keep-alive connections (node ${process.version})`);
 await run('empty Nest app, same stack', 'bench/baseline-app.js', {}, '/events/telemetry');
 await run('this API, DuckDB', 'dist/main.js', { ...api, DUCKDB_PATH: join(dir, 'a.duckdb') }, '/events/website');

@@ -1,8 +1,9 @@
-import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/common';
+import { BadRequestException, INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Application, json, NextFunction, Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { countRejections, eventTableOf } from './events/rejection-counter';
+import { KnownPropertiesValidationPipe } from './known-properties.pipe';
 import { IngestStats } from './stats/ingest-stats';
 
 /** Event bodies are a few hundred bytes; anything near this is not a real client. */
@@ -26,8 +27,8 @@ export function configureApp(app: INestApplication): void {
   express.use(bodyErrorHandler);
   express.use(requireJsonObject);
   app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true, // newer clients may send more: drop unknown properties, don't reject them
+    new KnownPropertiesValidationPipe({
+      whitelist: true, // newer clients may send more: drop unknown properties (before any walk), don't reject them
       transform: true,
       forbidUnknownValues: true,
       exceptionFactory: (errors) =>

@@ -11,6 +11,32 @@ import { catalogOrExit } from './warehouse/contracts';
 
 const WARM_UP_DELAY_MS = 1000;
 
+/**
+ * Timeouts for an API that only Google's front end talks to. The front end terminates the
+ * visitors' connections and keeps its own to the instance open and idle for a long time: Google's
+ * load balancers, the same front end, document a fixed 600 s backend keep-alive and ask backends
+ * to keep theirs longer (https://cloud.google.com/load-balancing/docs/https#timeouts_and_retries);
+ * App Engine documents none of its own. If Node closed an idle connection first (its default is
+ * 5 s), a request the front end sends on it at that moment fails with a 502: Node must wait
+ * longer than the front end, hence 620 s. Shutdown is not delayed by this: server.close() drops
+ * idle connections at once.
+ * Node measures the two others per request, not across the idle time between requests on a
+ * kept-alive connection, so they can be short: the front end sends whole requests of a few
+ * hundred bytes (16 KiB at most), and a request still arriving after this long is not a client
+ * of ours but a connection held open. Node checks them every 30 s, so they bite up to 30 s late.
+ */
+export const SERVER_TIMEOUTS = {
+  keepAliveTimeout: 620_000,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+} as const;
+
+export function applyServerTimeouts(server: Server): void {
+  server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeout;
+  server.headersTimeout = SERVER_TIMEOUTS.headersTimeout;
+  server.requestTimeout = SERVER_TIMEOUTS.requestTimeout;
+}
+
 /** Starts Nest on a validated configuration (main.ts). */
 export async function serve(config: AppConfig): Promise<void> {
   catalogOrExit();
@@ -24,12 +50,18 @@ export async function serve(config: AppConfig): Promise<void> {
   configureApp(app);
   stopOnSignals(app, logger);
   await app.init();
-  await listenOrExit(app.getHttpServer(), config);
+  const server = app.getHttpServer();
+  applyServerTimeouts(server);
+  await listenOrExit(server, config);
   // The request that woke a cold instance is already waiting: answer it before loading the
   // warehouse library. /_ah/warmup or the first batch load it sooner when they come first.
   setTimeout(() => app.get(BatchWriter).warmUp(), WARM_UP_DELAY_MS);
   const host = config.host ?? 'all interfaces';
-  Logger.log({ message: 'Listening', host, port: config.port, warehouse: config.warehouse }, 'Bootstrap');
+  const { keepAliveTimeout, headersTimeout, requestTimeout } = server; // as set on the server, not as intended
+  Logger.log(
+    { message: 'Listening', host, port: config.port, warehouse: config.warehouse, keepAliveTimeout, headersTimeout, requestTimeout },
+    'Bootstrap',
+  );
   warnIfNoWebsiteOrigin(config);
 }
 
@@ -78,11 +110,18 @@ function warnIfNoWebsiteOrigin(config: AppConfig): void {
  * Nest's enableShutdownHooks() re-raises the signal after closing, so the process would
  * end with status 143. App Engine and any supervisor read a clean stop as status 0: close
  * the app (server stops taking requests, then BatchWriter flushes) and exit 0 ourselves.
+ * The handlers stay installed until the process exits: a second SIGTERM or SIGINT (some
+ * supervisors repeat it; a signal sent to a process group reaches `npm start` and node both)
+ * is logged and otherwise ignored, instead of reaching Node's default handler, which would
+ * kill the process with status 143 in the middle of the flush.
  */
 function stopOnSignals(app: NestExpressApplication, logger: AppLogger): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.log({ message: 'Already stopping: flushing the last batches', signal }, 'Bootstrap');
+      return;
+    }
     stopping = true;
     logger.log({ message: 'Stopping', signal }, 'Bootstrap');
     app.close().then(
@@ -93,6 +132,6 @@ function stopOnSignals(app: NestExpressApplication, logger: AppLogger): void {
       },
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

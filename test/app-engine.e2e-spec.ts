@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, get as httpGet, IncomingMessage } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -237,6 +239,23 @@ describe('App Engine (e2e)', () => {
       expect(api.lines().find((l) => l.includes('Listening'))).toMatch(/host=127\.0\.0\.1 port=\d+/);
     });
 
+    it("sets the server's timeouts for Google's front end, and an idle kept-alive connection does not delay the stop", async () => {
+      const api = new ApiProcess({ DUCKDB_PATH: tempDuckDbPath() }, await freePort());
+      await api.listening();
+      // Read back from the server object by the Listening line: what is set, not what was meant.
+      expect(api.lines().find((l) => l.includes('Listening'))).toMatch(
+        / keepAliveTimeout=620000 headersTimeout=10000 requestTimeout=30000$/,
+      );
+      const agent = new Agent({ keepAlive: true });
+      const res = await new Promise<IncomingMessage>((resolve) => httpGet(`${api.url}/healthz`, { agent }, resolve));
+      expect(res.headers['keep-alive']).toBe('timeout=620'); // longer than the front end's 600 s
+      res.resume();
+      await once(res, 'end');
+      api.signal('SIGTERM'); // the connection stays open and idle in the agent
+      expect(await api.exited).toBe(0);
+      agent.destroy();
+    });
+
     it('logs one JSON object per line with severity in production, and summarizes on stop', async () => {
       const api = new ApiProcess({ NODE_ENV: 'production', DUCKDB_PATH: tempDuckDbPath() }, await freePort());
       await api.listening();
@@ -313,7 +332,11 @@ describe('App Engine (e2e)', () => {
 
     it('on SIGTERM during a steady stream, stores every accepted event and exits 0', async () => {
       const duckdbPath = tempDuckDbPath();
-      const api = new ApiProcess({ DUCKDB_PATH: duckdbPath, FLUSH_INTERVAL_MS: '60000', BATCH_SIZE: '10000' }, await freePort());
+      const api = new ApiProcess(
+        // Many requests a second from one address: above the default rate limit, which is not under test here.
+        { DUCKDB_PATH: duckdbPath, FLUSH_INTERVAL_MS: '60000', BATCH_SIZE: '10000', RATE_LIMIT_REQUESTS: '1000000' },
+        await freePort(),
+      );
       await api.listening();
       let accepted = 0;
       let stop = false;

@@ -78,4 +78,58 @@ describe('The built API on BigQuery, as a process (e2e)', () => {
     expect(fake.rows(tableRef('telemetry'))).toHaveLength(20);
     expect(fake.requests.every((r) => r.authorization === 'Bearer fake-access-token')).toBe(true);
   }, 40_000);
+
+  it('finishes the flush and exits 0 when a second SIGTERM arrives during it', async () => {
+    const port = await freePort();
+    const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        ...bigQueryEnv(fake, { FLUSH_INTERVAL_MS: '600000', BATCH_SIZE: '10000', SHUTDOWN_FLUSH_TIMEOUT_MS: '8000' }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const printed: { text: string; resolve: () => void }[] = [];
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      for (const wait of printed) if (stdout.includes(wait.text)) wait.resolve();
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const untilPrinted = (text: string) => new Promise<void>((resolve) => printed.push({ text, resolve }));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    await untilPrinted('Listening');
+    const url = `http://127.0.0.1:${port}`;
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        fetch(`${url}/events/website`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA },
+          body: JSON.stringify({ ...websitePageview, path: `/twice/${i}` }),
+        }),
+      ),
+    );
+    expect(answers.every((a) => a.status === 204)).toBe(true);
+
+    // BigQuery holds the flush's INSERT: the shutdown window is open for as long as the test wants.
+    const gate = fake.hold('jobs.insert');
+    child.kill('SIGTERM');
+    await gate.arrived();
+    child.kill('SIGTERM');
+    await Promise.race([untilPrinted('Already stopping'), exited]); // Node's default handler would end it here, with 143
+    gate.release();
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(stderr).toBe('');
+    expect(
+      fake
+        .rows(tableRef('website_events'))
+        .map((r) => String(r.path))
+        .filter((path) => path.startsWith('/twice/'))
+        .sort(),
+    ).toEqual(Array.from({ length: 30 }, (_, i) => `/twice/${i}`).sort());
+  }, 40_000);
 });

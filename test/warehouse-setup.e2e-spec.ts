@@ -5,6 +5,18 @@ import { promisify } from 'node:util';
 import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
 import { bigQueryEnv, DATASET, PROJECT, tableRef } from './fake-bigquery/env';
 import { queryDuckDb, tempDuckDbPath } from './support/app';
+import { SqlCatalog } from '../src/warehouse/contracts';
+
+const SCHEMA_TYPES: Record<string, string> = { INT64: 'INTEGER', FLOAT64: 'FLOAT', BOOL: 'BOOLEAN' };
+/** A table's columns as sql/ declares them, as the tables API reports them. */
+const fieldsOf = (table: 'telemetry' | 'website_events') =>
+  SqlCatalog.load()
+    .table(table)
+    .columns.map((c) => ({
+      name: c.name,
+      type: SCHEMA_TYPES[c.type] ?? c.type,
+      mode: c.nullable ? ('NULLABLE' as const) : ('REQUIRED' as const),
+    }));
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..');
@@ -52,6 +64,7 @@ describe('npm run warehouse:setup (e2e)', () => {
           { name: 'receivedAt', type: 'TIMESTAMP', mode: 'REQUIRED' },
         ],
         'EU',
+        { timePartitioning: { type: 'DAY', field: 'receivedAt' }, clustering: { fields: ['version', 'os'] } },
       );
       const first = await setup(bigQueryEnv(fake, { BIGQUERY_LOCATION: 'EU' }));
       expect(first.stderr).toBe('');
@@ -99,6 +112,74 @@ describe('npm run warehouse:setup (e2e)', () => {
       const second = await setup(bigQueryEnv(fake, { BIGQUERY_LOCATION: 'EU' }));
       expect(second).toEqual({ stdout: `BigQuery dataset ${DATASET}: up to date, nothing changed\n`, stderr: '', code: 0 });
       expect(fake.requests.filter((r) => r.method !== 'GET').length).toBe(writesBefore);
+    });
+
+    it('fails with one clear line against an existing dataset in another location, and creates nothing', async () => {
+      const other = await new FakeBigQuery().start();
+      try {
+        other.seedTable(`${PROJECT}.${DATASET}.unrelated`, [{ name: 'a', type: 'STRING', mode: 'NULLABLE' }], 'EU');
+        const result = await setup(bigQueryEnv(other, { BIGQUERY_LOCATION: 'US' }));
+        expect(result.code).toBe(1);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toBe(
+          `warehouse:setup failed on BigQuery dataset ${DATASET}: dataset ${PROJECT}.${DATASET} is in EU, not in BIGQUERY_LOCATION=US: ` +
+            'set BIGQUERY_LOCATION=EU, or another BIGQUERY_DATASET (a dataset cannot move)\n',
+        );
+        expect(other.table(tableRef('telemetry'))).toBeUndefined();
+      } finally {
+        await other.stop();
+      }
+    });
+
+    it('reports a table partitioned or clustered otherwise than sql/ says, with the statement that would fix it, and changes nothing', async () => {
+      const other = await new FakeBigQuery().start();
+      try {
+        other.seedTable(tableRef('website_events'), fieldsOf('website_events'), 'US'); // neither partitioned nor clustered
+        other.seedTable(tableRef('telemetry'), fieldsOf('telemetry'), 'US', {
+          timePartitioning: { type: 'DAY', field: 'receivedAt' },
+          clustering: { fields: ['os'] },
+        });
+        const result = await setup(bigQueryEnv(other));
+        expect(result.code).toBe(0);
+        const ref = (t: string) => `${PROJECT}.${DATASET}.${t}`;
+        expect(result.stderr.trim().split('\n')).toEqual([
+          `warning: ${ref('telemetry')} is clustered by os, sql/ says version, os; nothing changed. ` +
+            `To fix it (new data only; a copy as above reclusters the old): bq update --clustering_fields=version,os ${PROJECT}:${DATASET}.telemetry`,
+          `warning: ${ref('website_events')} is partitioned not at all, sql/ says by DATE(date); nothing changed. To fix it, copy it and swap the names: ` +
+            `CREATE TABLE \`${ref('website_events')}_new\` PARTITION BY DATE(date) CLUSTER BY type, path AS SELECT * FROM \`${ref('website_events')}\`; ` +
+            `ALTER TABLE \`${ref('website_events')}\` RENAME TO \`website_events_old\`; ALTER TABLE \`${ref('website_events')}_new\` RENAME TO \`website_events\``,
+        ]);
+        expect(other.table(tableRef('website_events'))).toMatchObject({ type: 'TABLE' });
+        expect(other.table(tableRef('telemetry'))).toMatchObject({ clustering: { fields: ['os'] } });
+        expect(result.stdout).not.toMatch(/telemetry|website_events\b(?!.*view)/);
+      } finally {
+        await other.stop();
+      }
+    });
+
+    it('applies PARTITION_EXPIRATION_DAYS to both tables: in the DDL when it creates them, with ALTER TABLE when they exist', async () => {
+      const other = await new FakeBigQuery().start();
+      const days = (t: string) => Number(other.table(tableRef(t))!.timePartitioning?.expirationMs) / 86_400_000;
+      try {
+        const first = await setup(bigQueryEnv(other, { PARTITION_EXPIRATION_DAYS: '400' }));
+        expect(first.code).toBe(0);
+        expect(first.stdout).toContain(`created table ${PROJECT}.${DATASET}.telemetry (partitions kept 400 days)\n`);
+        expect([days('telemetry'), days('website_events')]).toEqual([400, 400]);
+        const second = await setup(bigQueryEnv(other, { PARTITION_EXPIRATION_DAYS: '30' }));
+        expect(second.stdout.split('\n').slice(0, 2)).toEqual([
+          `set partition expiration of ${PROJECT}.${DATASET}.telemetry to 30 days`,
+          `set partition expiration of ${PROJECT}.${DATASET}.website_events to 30 days`,
+        ]);
+        expect([days('telemetry'), days('website_events')]).toEqual([30, 30]);
+        const third = await setup(bigQueryEnv(other, { PARTITION_EXPIRATION_DAYS: '30' }));
+        expect(third.stdout).toBe(`BigQuery dataset ${DATASET}: up to date, nothing changed\n`);
+        // Off by default: without the variable, an expiration set earlier is left alone.
+        const unset = await setup(bigQueryEnv(other));
+        expect(unset.stdout).toBe(`BigQuery dataset ${DATASET}: up to date, nothing changed\n`);
+        expect(days('telemetry')).toBe(30);
+      } finally {
+        await other.stop();
+      }
     });
 
     it('stops with one line naming the variable on a bad configuration', async () => {

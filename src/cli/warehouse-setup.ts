@@ -22,8 +22,10 @@ async function main(): Promise<number> {
   const warehouse: WarehouseAdmin = await createWarehouse(config, SqlCatalog.load());
   const where = config.warehouse === 'bigquery' ? `BigQuery dataset ${config.dataset}` : `DuckDB ${config.duckdbPath}`;
   try {
-    const done = await warehouse.applySchema();
-    for (const line of done) process.stdout.write(`${line}\n`);
+    const lines = await warehouse.applySchema();
+    // Differences setup reports but does not change (with the statement that would) go to stderr.
+    const done = lines.filter((line) => !line.startsWith('warning: '));
+    for (const line of lines) (line.startsWith('warning: ') ? process.stderr : process.stdout).write(`${line}\n`);
     process.stdout.write(done.length === 0 ? `${where}: up to date, nothing changed\n` : `${where}: ${done.length} change(s) applied\n`);
     return 0;
   } catch (error) {

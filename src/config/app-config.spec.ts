@@ -135,6 +135,28 @@ describe('AppConfig.fromEnv', () => {
     expect(AppConfig.fromEnv({ CORS_ORIGINS: '*' }).allowsAnyWebsiteOrigin).toBe(true);
   });
 
+  it('allows website writes from the listed origins only, and from any with *', () => {
+    const config = AppConfig.fromEnv({ CORS_ORIGINS: 'https://example.com' });
+    expect(config.allowsWebsiteOrigin('https://example.com')).toBe(true);
+    for (const other of ['https://evil.example', 'http://example.com', 'https://example.com:8443', 'null', '']) {
+      expect(config.allowsWebsiteOrigin(other)).toBe(false);
+    }
+    expect(AppConfig.fromEnv({}).allowsWebsiteOrigin('https://example.com')).toBe(false);
+    expect(AppConfig.fromEnv({ CORS_ORIGINS: '*' }).allowsWebsiteOrigin('null')).toBe(true);
+  });
+
+  it('has a generous rate limit by default, and validates its variables', () => {
+    expect(AppConfig.fromEnv({}).rateLimit).toEqual({ requests: 1200, windowMs: 60_000 });
+    expect(AppConfig.fromEnv({ RATE_LIMIT_REQUESTS: '50', RATE_LIMIT_WINDOW_MS: '10000' }).rateLimit).toEqual({
+      requests: 50,
+      windowMs: 10_000,
+    });
+    expect(problems({ RATE_LIMIT_REQUESTS: '0', RATE_LIMIT_WINDOW_MS: '500' })).toEqual([
+      'Invalid configuration: RATE_LIMIT_REQUESTS="0": must not be less than 1',
+      'Invalid configuration: RATE_LIMIT_WINDOW_MS="500": must not be less than 1000',
+    ]);
+  });
+
   it('knows the BigQuery locations, in either case as BigQuery does', () => {
     for (const location of ['US', 'eu', 'europe-west1', 'asia-northeast1', 'me-central2', 'africa-south1']) {
       expect(AppConfig.fromEnv({ BIGQUERY_LOCATION: location }).bigquery.location).toBe(location);

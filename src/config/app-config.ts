@@ -66,11 +66,42 @@ class Environment {
   @IsString()
   CORS_ORIGINS = '';
 
+  /**
+   * Per client address, per event route, per instance: requests allowed in RATE_LIMIT_WINDOW_MS.
+   * Generous on purpose: an office, a campus or a mobile carrier's NAT puts many visitors behind one address.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  RATE_LIMIT_REQUESTS = 1200;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  RATE_LIMIT_WINDOW_MS = 60_000;
+
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(10000)
   BATCH_SIZE = 500;
+
+  /** Serialized size of one INSERT at most: under BigQuery's 10 MB request limit. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(65536)
+  @Max(9000000)
+  BATCH_MAX_BYTES = 8000000;
+
+  /** Days a BigQuery partition is kept (setup applies it); unset: kept forever. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(36500)
+  PARTITION_EXPIRATION_DAYS?: number = undefined;
 
   @Type(() => Number)
   @IsInt()
@@ -250,7 +281,11 @@ export class AppConfig {
     readonly storageEndpoint?: string;
   };
   readonly corsOrigins: readonly string[];
+  /** Requests per client address, per event route, per instance, in each window (a sliding window). */
+  readonly rateLimit: { readonly requests: number; readonly windowMs: number };
   readonly batchSize: number;
+  readonly batchMaxBytes: number;
+  readonly partitionExpirationDays?: number;
   readonly flushIntervalMs: number;
   readonly maxBufferedEvents: number;
   readonly writeMaxAttempts: number;
@@ -330,7 +365,10 @@ export class AppConfig {
       storageEndpoint: e.BIGQUERY_STORAGE_ENDPOINT,
     };
     this.corsOrigins = splitList(e.CORS_ORIGINS);
+    this.rateLimit = { requests: e.RATE_LIMIT_REQUESTS, windowMs: e.RATE_LIMIT_WINDOW_MS };
     this.batchSize = e.BATCH_SIZE;
+    this.batchMaxBytes = e.BATCH_MAX_BYTES;
+    this.partitionExpirationDays = e.PARTITION_EXPIRATION_DAYS;
     this.flushIntervalMs = e.FLUSH_INTERVAL_MS;
     this.maxBufferedEvents = e.MAX_BUFFERED_EVENTS;
     this.writeMaxAttempts = e.WRITE_MAX_ATTEMPTS;
@@ -343,6 +381,15 @@ export class AppConfig {
   /** Whether browsers may send website events from anywhere at all. */
   get allowsAnyWebsiteOrigin(): boolean {
     return this.corsOrigins.includes('*');
+  }
+
+  /**
+   * Whether a browser on this origin may write website events. Browsers send Origin exactly as
+   * CORS_ORIGINS holds it (lowercase scheme://host[:port]); "null" (sandboxed frames, file://
+   * pages) is allowed only by `*`.
+   */
+  allowsWebsiteOrigin(origin: string): boolean {
+    return this.allowsAnyWebsiteOrigin || this.corsOrigins.includes(origin);
   }
 }
 

@@ -1,7 +1,10 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
 import cors from 'cors';
+import { Request } from 'express';
 import { AppConfig } from '../config/app-config';
 import { WarehouseModule } from '../warehouse/warehouse.module';
+import { clientAddress } from './client-address';
 import { EventsController } from './events.controller';
 import { EventsService } from './events.service';
 
@@ -9,7 +12,19 @@ import { EventsService } from './events.service';
 const PREFLIGHT_MAX_AGE_S = 86_400;
 
 @Module({
-  imports: [WarehouseModule],
+  imports: [
+    WarehouseModule,
+    // Per client address and per route (the guard keys on the handler), in this instance's memory.
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        // A sliding window, with no lock-out beyond it (blockDuration 0): a client gets exactly
+        // `requests` in any window, and Retry-After says when its oldest request leaves it.
+        throttlers: [{ limit: config.rateLimit.requests, ttl: config.rateLimit.windowMs, blockDuration: 0 }],
+        getTracker: (req: Record<string, unknown>) => clientAddress(req as unknown as Request, config.production),
+      }),
+    }),
+  ],
   controllers: [EventsController],
   providers: [EventsService],
 })

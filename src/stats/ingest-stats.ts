@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { TABLE_NAMES, TableName } from '../warehouse/contracts';
 
-export const COUNTERS = ['accepted', 'rejected', 'botFiltered', 'written', 'retried', 'dropped'] as const;
+/**
+ * accepted: queued for the warehouse. rejected: answered 4xx (invalid, too large, wrong type or
+ * method, rate-limited). botFiltered: answered 204, not stored, not a browser (known bot, or no
+ * User-Agent). refused: answered 204, not stored, sent by a browser on an origin not in CORS_ORIGINS.
+ * miscounted: rows by which a finished INSERT's affected-row count differed from the rows sent.
+ */
+export const COUNTERS = ['accepted', 'rejected', 'botFiltered', 'refused', 'written', 'retried', 'dropped', 'miscounted'] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Record<TableName, Record<Counter, number>>;
 

@@ -5,7 +5,8 @@ import { IngestStats } from '../stats/ingest-stats';
 import { BatchWriter } from './batch-writer.service';
 import { Row, SqlCatalog, TableDef, telemetry, TableName, TableRow, websiteEvents } from './contracts';
 import { openOnce } from './warehouse.factory';
-import { WarehouseSink, WarehouseWriteError } from './warehouse-sink';
+import { estimateRowBytes } from './row-size';
+import { WarehouseSink, WarehouseWriteError, WriteResult } from './warehouse-sink';
 
 /**
  * The sink's contract seen from BatchWriter: an engine that records each write and fails on
@@ -17,6 +18,10 @@ class ScriptedSink implements WarehouseSink {
   readonly calls: { table: string; rows: number; batchId: string; at: number }[] = [];
   readonly stored: Row[] = [];
   failures: Error[] = [];
+  /** A row the engine refuses: one fails the whole write, permanently, as a DML statement does. */
+  refuse?: (row: Row) => boolean;
+  /** What the engine reports as the rows it inserted (default: nothing). */
+  affected?: (rows: number) => number;
   inFlight = 0;
   maxInFlight = 0;
   opened = 0;
@@ -29,7 +34,7 @@ class ScriptedSink implements WarehouseSink {
     return Promise.resolve();
   }
 
-  async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<void> {
+  async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<WriteResult | void> {
     this.calls.push({ table: table.name, rows: rows.length, batchId, at: Date.now() });
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -37,7 +42,9 @@ class ScriptedSink implements WarehouseSink {
       if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
       const failure = this.failures.shift();
       if (failure) throw failure;
+      if (this.refuse && rows.some(this.refuse)) throw new WarehouseWriteError('refused', 'invalidQuery', false);
       this.stored.push(...rows);
+      return this.affected ? { affectedRows: this.affected(rows.length) } : undefined;
     } finally {
       this.inFlight--;
     }
@@ -225,15 +232,129 @@ describe('BatchWriter', () => {
     expect(new Set(sink.calls.map((c) => c.batchId)).size).toBe(3);
   });
 
-  it('drops a batch the warehouse calls permanent at once, and counts it', async () => {
-    const { sink, writer, stats } = setup();
+  it('drops a one-row batch the warehouse calls permanent at once, and counts it', async () => {
+    const { sink, writer, stats } = setup({ BATCH_SIZE: '1' });
     sink.failures = [new WarehouseWriteError('bad', 'invalidQuery', false)];
     writer.enqueue('telemetry', row('telemetry', 1));
     writer.enqueue('telemetry', row('telemetry', 2));
     await writer.onApplicationShutdown();
-    expect(sink.calls).toHaveLength(1);
-    expect(stats.snapshot().telemetry).toMatchObject({ written: 0, retried: 0, dropped: 2 });
+    expect(sink.calls).toHaveLength(2);
+    expect(stats.snapshot().telemetry).toMatchObject({ written: 1, retried: 0, dropped: 1 });
     expect(writer.pending('telemetry')).toBe(0);
+    expect(logs.lines).toEqual([
+      `Batch dropped table=telemetry rows=1 attempt=1 maxAttempts=8 reason=invalidQuery batchId=${sink.calls[0].batchId}`,
+    ]);
+  });
+
+  it('splits a batch that fails permanently in halves, recursively, until the refused rows stand alone', async () => {
+    const { sink, writer, stats } = setup({ BATCH_SIZE: '16' });
+    const bad = new Set(['/5', '/6', '/13']);
+    sink.refuse = (r) => bad.has(r.path as string);
+    for (let i = 0; i < 16; i++) writer.enqueue('website_events', row('website_events', i));
+    await writer.onApplicationShutdown();
+    // Every good row once, in order; only the refused ones dropped, each counted and logged once.
+    const good = Array.from({ length: 16 }, (_, i) => `/${i}`).filter((p) => !bad.has(p));
+    expect(sink.stored.map((r) => r.path)).toEqual(good);
+    expect(stats.snapshot().website_events).toMatchObject({ written: 13, dropped: 3, retried: 0 });
+    const root = sink.calls[0].batchId;
+    // Each half's id derives from its parent's: a retry after a lost answer finds the same half.
+    expect(sink.calls.map((c) => [c.batchId.replace(root, ''), c.rows])).toEqual([
+      ['', 16],
+      ['-0', 8],
+      ['-0-0', 4],
+      ['-0-1', 4],
+      ['-0-1-0', 2],
+      ['-0-1-0-0', 1],
+      ['-0-1-0-1', 1],
+      ['-0-1-1', 2],
+      ['-0-1-1-0', 1],
+      ['-0-1-1-1', 1],
+      ['-1', 8],
+      ['-1-0', 4],
+      ['-1-1', 4],
+      ['-1-1-0', 2],
+      ['-1-1-0-0', 1],
+      ['-1-1-0-1', 1],
+      ['-1-1-1', 2],
+    ]);
+    const dropped = logs.lines.filter((l) => l.startsWith('Batch dropped'));
+    expect(dropped).toEqual(
+      ['-0-1-0-1', '-0-1-1-0', '-1-1-0-1'].map(
+        (suffix) => `Batch dropped table=website_events rows=1 attempt=1 maxAttempts=8 reason=invalidQuery batchId=${root}${suffix}`,
+      ),
+    );
+    for (const line of logs.lines) expect(line).not.toMatch(/\/5|\/6|\/13/); // never the values
+  });
+
+  it('retries a half that fails retryably under its own id, then splits it when it is refused', async () => {
+    const { sink, writer, stats } = setup({ BATCH_SIZE: '4' });
+    sink.refuse = (r) => r.path === '/0';
+    // The first half's first attempt fails on a 503; its retry is refused like its parent.
+    sink.failures = [new WarehouseWriteError('refused', 'invalidQuery', false), new WarehouseWriteError('503', 'backendError', true)];
+    for (let i = 0; i < 4; i++) writer.enqueue('website_events', row('website_events', i));
+    const done = writer.onApplicationShutdown();
+    await jest.runAllTimersAsync();
+    await done;
+    const root = sink.calls[0].batchId;
+    expect(sink.calls.map((c) => [c.batchId.replace(root, ''), c.rows])).toEqual([
+      ['', 4],
+      ['-0', 2],
+      ['-0', 2],
+      ['-0-0', 1],
+      ['-0-1', 1],
+      ['-1', 2],
+    ]);
+    expect(stats.snapshot().website_events).toMatchObject({ written: 3, dropped: 1, retried: 1 });
+    expect(sink.stored.map((r) => r.path)).toEqual(['/1', '/2', '/3']);
+  });
+
+  it('splits on a DuckDB constraint error as on any permanent failure, and writes the halves that pass', async () => {
+    const { sink, writer, stats } = setup({ BATCH_SIZE: '3' });
+    sink.refuse = undefined;
+    sink.failures = [
+      new WarehouseWriteError('Constraint Error: NOT NULL constraint failed', 'Constraint Error: NOT NULL constraint failed', false),
+      new WarehouseWriteError('Constraint Error: NOT NULL constraint failed', 'Constraint Error: NOT NULL constraint failed', false),
+    ];
+    for (let i = 0; i < 3; i++) writer.enqueue('website_events', row('website_events', i));
+    await writer.onApplicationShutdown();
+    // 3 rows refused, then its first half [/0, /1] refused, then /0, /1 and the second half [/2] go in.
+    expect(sink.calls.map((c) => c.rows)).toEqual([3, 2, 1, 1, 1]);
+    expect(stats.snapshot().website_events).toMatchObject({ written: 3, dropped: 0 });
+  });
+
+  it('bounds each batch by BATCH_MAX_BYTES as well as by BATCH_SIZE, with each row sized once when queued', async () => {
+    const big = (i: number) => websiteEvents.toRow({ type: 'pageview', path: `/${i}`.padEnd(2048, '"') }, { receivedAt });
+    const rowBytes = estimateRowBytes(big(0));
+    expect(rowBytes).toBeGreaterThan(2 * 4096); // path and entryPage, each 2,048 characters that JSON-escape to 2 bytes
+    const { sink, writer } = setup({ BATCH_SIZE: '100', BATCH_MAX_BYTES: String(65536 + 10) });
+    const perBatch = Math.floor((65536 + 10) / rowBytes);
+    for (let i = 0; i < 20; i++) writer.enqueue('website_events', big(i));
+    await writer.onApplicationShutdown();
+    expect(sink.stored).toHaveLength(20);
+    expect(sink.calls.every((c) => c.rows <= perBatch)).toBe(true);
+    const full = Math.floor(20 / perBatch);
+    expect(sink.calls.map((c) => c.rows)).toEqual([...Array<number>(full).fill(perBatch), ...(20 % perBatch ? [20 % perBatch] : [])]);
+  });
+
+  it('logs and counts a write whose reported row count differs from the rows sent, without retrying it', async () => {
+    const { sink, writer, stats } = setup({ BATCH_SIZE: '5' });
+    sink.affected = (n) => n - 2;
+    for (let i = 0; i < 5; i++) writer.enqueue('telemetry', row('telemetry', i));
+    await writer.onApplicationShutdown();
+    expect(sink.calls).toHaveLength(1);
+    expect(stats.snapshot().telemetry).toMatchObject({ written: 5, miscounted: 2, retried: 0, dropped: 0 });
+    expect(logs.lines).toEqual([
+      `Warehouse reports another row count than was sent table=telemetry sent=5 affected=3 batchId=${sink.calls[0].batchId}`,
+    ]);
+  });
+
+  it('says nothing when the reported row count matches', async () => {
+    const { sink, writer, stats } = setup({ BATCH_SIZE: '5' });
+    sink.affected = (n) => n;
+    for (let i = 0; i < 5; i++) writer.enqueue('telemetry', row('telemetry', i));
+    await writer.onApplicationShutdown();
+    expect(stats.snapshot().telemetry.miscounted).toBe(0);
+    expect(logs.lines).toEqual([]);
   });
 
   it('drops a batch after WRITE_MAX_ATTEMPTS', async () => {

@@ -3,14 +3,16 @@ import { randomUUID } from 'node:crypto';
 import {
   bufferTime,
   catchError,
+  concat,
   concatMap,
   defer,
   EMPTY,
   filter,
-  finalize,
+  map,
   Observable,
   retry,
   Subject,
+  Subscription,
   tap,
   throwError,
   timer,
@@ -18,7 +20,8 @@ import {
 import { AppConfig } from '../config/app-config';
 import { Row, SqlCatalog, TABLE_NAMES, TableName, TableRow } from './contracts';
 import { WAREHOUSE, WarehouseLoader } from './warehouse.factory';
-import { WarehouseSink, WarehouseWriteError } from './warehouse-sink';
+import { estimateRowBytes } from './row-size';
+import { WarehouseSink, WarehouseWriteError, WriteResult } from './warehouse-sink';
 
 const MAX_RETRY_DELAY_MS = 60_000;
 const RETRY_DELAY_WHILE_CLOSING_MS = 250;
@@ -27,7 +30,7 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** Where BatchWriter counts what became of rows; the stats module provides it. */
 export const WRITE_COUNTS = Symbol('WRITE_COUNTS');
 export interface WriteCounts {
-  add(table: TableName, counter: 'written' | 'retried' | 'dropped', n?: number): void;
+  add(table: TableName, counter: 'written' | 'retried' | 'dropped' | 'miscounted', n?: number): void;
 }
 
 /** What the health routes read from the writer. */
@@ -39,16 +42,23 @@ export interface WriterStatus {
   pendingByTable(): Record<TableName, number>;
 }
 
+/** A queued row and its share of an INSERT request, estimated once when it is queued. */
+interface Entry {
+  readonly row: Row;
+  readonly bytes: number;
+}
+
 interface TableQueue {
-  readonly input: Subject<Row>;
+  readonly input: Subject<Entry>;
   /** Rows of closed batches that wait for the write in flight to end. */
-  readonly backlog: Row[];
+  readonly backlog: Entry[];
   /** Rows accepted but not yet written or dropped: what bounds memory. */
   pending: number;
   /** Rows ever accepted, and ever written or dropped after acceptance: what whenSettled() compares. */
   accepted: number;
   settled: number;
   readonly drained: Promise<void>;
+  subscription?: Subscription;
   /** Drops not logged yet in this log window, per reason. */
   readonly unloggedDrops: Map<string, number>;
   dropLogTimer?: NodeJS.Timeout;
@@ -56,10 +66,13 @@ interface TableQueue {
 
 /**
  * Fire-and-forget writes: one RxJS pipeline per table buffers rows and writes them as one
- * INSERT per batch, closed at BATCH_SIZE rows or after FLUSH_INTERVAL_MS. concatMap keeps
- * at most one write in flight per table, and batches that close meanwhile are merged; a
- * failed batch is retried with jittered backoff under the same batch id. Past
- * MAX_BUFFERED_EVENTS pending rows, new rows are dropped and counted.
+ * INSERT per batch, closed at BATCH_SIZE rows or after FLUSH_INTERVAL_MS, and never larger than
+ * BATCH_MAX_BYTES (each row's size is estimated once, when it is queued). concatMap keeps at most
+ * one write in flight per table, and batches that close meanwhile are merged. A batch that fails
+ * retryably is retried with jittered backoff under the same batch id; one that fails permanently
+ * is split in halves, each with its own id derived from its parent's, until the rows the
+ * warehouse refuses stand alone: only those are dropped. Past MAX_BUFFERED_EVENTS pending rows,
+ * new rows are dropped and counted.
  */
 @Injectable()
 export class BatchWriter implements WriterStatus, OnApplicationShutdown {
@@ -87,7 +100,7 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
     }
     queue.pending++;
     queue.accepted++;
-    queue.input.next(row);
+    queue.input.next({ row, bytes: estimateRowBytes(row) });
     return true;
   }
 
@@ -139,6 +152,8 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       for (const [table, queue] of this.queues) {
+        // Counted as dropped below: no write or retry of these rows may start after that.
+        queue.subscription?.unsubscribe();
         if (queue.pending > 0) {
           this.counts.add(table, 'dropped', queue.pending);
           this.logger.error({
@@ -162,32 +177,51 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
   }
 
   private startPipeline(table: TableName): TableQueue {
-    const input = new Subject<Row>();
+    const input = new Subject<Entry>();
     let resolveDrained!: () => void;
     const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
     const queue: TableQueue = { input, backlog: [], pending: 0, accepted: 0, settled: 0, drained, unloggedDrops: new Map() };
-    input
+    // Writes batches off the backlog, one after the other, until it is empty.
+    const drain = (): Observable<void> =>
+      defer(() => (queue.backlog.length > 0 ? concat(this.writeBatch(table, queue, this.take(queue), randomUUID()), drain()) : EMPTY));
+    queue.subscription = input
       .pipe(
         bufferTime(this.config.flushIntervalMs, null, this.config.batchSize),
-        filter((rows) => rows.length > 0),
+        filter((entries) => entries.length > 0),
         // Batches that close while a write is in flight (a slow or rate-limited warehouse) are
         // merged into the next INSERT, up to BATCH_SIZE rows: fewer statements when they count most.
-        tap((rows) => queue.backlog.push(...rows)),
-        concatMap(() => (queue.backlog.length > 0 ? this.writeBatch(table, queue, queue.backlog.splice(0, this.config.batchSize)) : EMPTY)),
+        tap((entries) => queue.backlog.push(...entries)),
+        concatMap(drain),
       )
       .subscribe({ complete: resolveDrained });
     return queue;
   }
 
-  private writeBatch(table: TableName, queue: TableQueue, rows: Row[]): Observable<void> {
+  /** The next batch off the backlog: up to BATCH_SIZE rows, and up to BATCH_MAX_BYTES (at least one row). */
+  private take(queue: TableQueue): Row[] {
+    const { batchSize, batchMaxBytes } = this.config;
+    let n = 0;
+    let bytes = 0;
+    while (n < queue.backlog.length && n < batchSize && (n === 0 || bytes + queue.backlog[n].bytes <= batchMaxBytes)) {
+      bytes += queue.backlog[n].bytes;
+      n++;
+    }
+    return queue.backlog.splice(0, n).map((entry) => entry.row);
+  }
+
+  /**
+   * Writes one batch under its id, retrying what may succeed later. A permanent failure of more
+   * than one row splits the batch in halves, `${batchId}-0` and `${batchId}-1`, written one after
+   * the other: deterministic ids, so that a lost answer never stores a half twice.
+   */
+  private writeBatch(table: TableName, queue: TableQueue, rows: Row[], batchId: string): Observable<void> {
     const def = this.catalog.table(table);
-    const batchId = randomUUID();
     const maxAttempts = this.config.writeMaxAttempts;
     let attempt = 0;
     return defer(async () => {
       attempt++;
       const sink = await this.ensureReady();
-      await sink.write(def, rows, batchId);
+      return sink.write(def, rows, batchId);
     }).pipe(
       retry({
         count: maxAttempts - 1,
@@ -199,18 +233,46 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
           return timer(this.retryDelay(attempt));
         },
       }),
-      tap(() => this.counts.add(table, 'written', rows.length)),
+      tap((result) => {
+        this.counts.add(table, 'written', rows.length);
+        this.checkAffectedRows(table, rows.length, batchId, result);
+        this.settle(queue, rows.length);
+      }),
+      map(() => undefined),
       catchError((error: unknown) => {
+        const { reason, retryable } = describe(error);
+        if (!retryable && rows.length > 1) {
+          const half = Math.ceil(rows.length / 2);
+          this.logger.warn({ message: 'Batch split to isolate the rows the warehouse refuses', table, rows: rows.length, batchId, reason });
+          return concat(
+            this.writeBatch(table, queue, rows.slice(0, half), `${batchId}-0`),
+            this.writeBatch(table, queue, rows.slice(half), `${batchId}-1`),
+          );
+        }
+        // Never the values: the batch id finds the job in the warehouse's own logs.
         this.counts.add(table, 'dropped', rows.length);
-        this.logger.error({ message: 'Batch dropped', table, rows: rows.length, attempt, maxAttempts, reason: describe(error).reason });
+        this.logger.error({ message: 'Batch dropped', table, rows: rows.length, attempt, maxAttempts, reason, batchId });
+        this.settle(queue, rows.length);
         return EMPTY;
       }),
-      finalize(() => {
-        queue.pending -= rows.length;
-        queue.settled += rows.length;
-        this.resolveSettled();
-      }),
     );
+  }
+
+  /**
+   * A statement that finished but says it inserted another number of rows than sent is not
+   * retried (it may have written some of them): it is logged and the difference counted.
+   */
+  private checkAffectedRows(table: TableName, sent: number, batchId: string, result: WriteResult | void): void {
+    const affected = result?.affectedRows;
+    if (affected === undefined || affected === sent) return;
+    this.counts.add(table, 'miscounted', Math.abs(affected - sent));
+    this.logger.error({ message: 'Warehouse reports another row count than was sent', table, sent, affected, batchId });
+  }
+
+  private settle(queue: TableQueue, rows: number): void {
+    queue.pending -= rows;
+    queue.settled += rows;
+    this.resolveSettled();
   }
 
   private resolveSettled(): void {

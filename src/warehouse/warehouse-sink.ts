@@ -15,10 +15,17 @@ export interface WarehouseSink {
   /**
    * Writes one batch, all or nothing. `batchId` is the same on every retry of a batch, so that an
    * engine that can deduplicate on it never stores a batch twice. Throws a WarehouseWriteError.
+   * Resolves with what the engine says it did, when it says (BigQuery: numDmlAffectedRows).
    */
-  write(table: TableDef, rows: readonly Row[], batchId: string): Promise<void>;
+  write(table: TableDef, rows: readonly Row[], batchId: string): Promise<WriteResult | void>;
 
   close(): Promise<void>;
+}
+
+/** What an engine reports of a finished write. */
+export interface WriteResult {
+  /** Rows the engine says the statement inserted, when it says. */
+  readonly affectedRows?: number;
 }
 
 /** What a sink throws when a write fails; `retryable` tells BatchWriter whether to try again. */

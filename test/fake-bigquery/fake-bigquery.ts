@@ -64,6 +64,8 @@ export interface Fault {
   mode: 'status' | 'lose' | 'fail-job';
   status?: number;
   reason?: string;
+  /** The error's message (default: "Injected fault" / "Injected job failure"). */
+  message?: string;
   /** Applies to every n-th matching request (default 1: all of them)... */
   every?: number;
   /** ...at most this many times (default: forever). */
@@ -78,6 +80,8 @@ export interface SeenRequest {
   authorization?: string;
   status?: number;
   body?: any;
+  /** Size of the request body as received. */
+  bytes?: number;
 }
 
 export interface Field {
@@ -93,6 +97,15 @@ interface TableState {
   rows: Record<string, unknown>[];
   view?: { query: string; useLegacySql: false };
   etag: number;
+  /** As tables.get reports them; from the DDL's PARTITION BY DATE(col), CLUSTER BY and partition_expiration_days. */
+  timePartitioning?: { type: 'DAY'; field: string; expirationMs?: string };
+  clustering?: { fields: string[] };
+}
+
+/** How a seeded table is partitioned and clustered (default: neither). */
+export interface TableLayout {
+  timePartitioning?: { type: 'DAY'; field: string; expirationMs?: string };
+  clustering?: { fields: string[] };
 }
 
 interface JobResource {
@@ -188,7 +201,7 @@ export class FakeBigQuery {
   private readonly answered: { route: Route; resolve: (seen: SeenRequest) => void }[] = [];
   private readonly arrivals: { route: Route; resolve: () => void }[] = [];
   private server?: Server;
-  private failNextJob?: string;
+  private failNextJob?: { reason: string; message: string };
 
   get url(): string {
     const { port } = this.server!.address() as AddressInfo;
@@ -254,15 +267,15 @@ export class FakeBigQuery {
     return this.tables.get(ref)?.rows ?? [];
   }
 
-  table(ref: string): { type: string; fields: Field[]; view?: { query: string } } | undefined {
+  table(ref: string): ({ type: string; fields: Field[]; view?: { query: string } } & TableLayout) | undefined {
     return this.tables.get(ref);
   }
 
   /** A table as an older version of sql/ left it, e.g. seedTable('p.d.t', [{ name: 'a', type: 'STRING', mode: 'REQUIRED' }]). */
-  seedTable(ref: string, fields: Field[], location = 'US'): void {
+  seedTable(ref: string, fields: Field[], location = 'US', layout: TableLayout = {}): void {
     const [p, d] = ref.split('.');
     if (!this.datasets.has(`${p}.${d}`)) this.datasets.set(`${p}.${d}`, { location });
-    this.tables.set(ref, { ref, type: 'TABLE', fields, rows: [], etag: 1 });
+    this.tables.set(ref, { ref, type: 'TABLE', fields, rows: [], etag: 1, ...layout });
   }
 
   datasetLocation(ref: string): string | undefined {
@@ -296,6 +309,7 @@ export class FakeBigQuery {
   private async answer(req: IncomingMessage, res: ServerResponse, url: URL, route: Route, seen: SeenRequest): Promise<void> {
     const { json: body, bytes } = await readBody(req);
     seen.body = body;
+    seen.bytes = bytes;
     this.requests.push(seen);
 
     if (this.holding.has(route)) {
@@ -316,9 +330,10 @@ export class FakeBigQuery {
     if (fault?.mode === 'status') {
       this.counters.injected++;
       seen.status = fault.status ?? 503;
-      return sendError(res, new BigQueryError(seen.status, fault.reason ?? 'backendError', 'Injected fault'));
+      return sendError(res, new BigQueryError(seen.status, fault.reason ?? 'backendError', fault.message ?? 'Injected fault'));
     }
-    if (fault?.mode === 'fail-job') this.failNextJob = fault.reason ?? 'backendError';
+    if (fault?.mode === 'fail-job')
+      this.failNextJob = { reason: fault.reason ?? 'backendError', message: fault.message ?? 'Injected job failure' };
     let status = 200;
     let answer: unknown;
     try {
@@ -442,9 +457,9 @@ export class FakeBigQuery {
       job.doneAt = this.now() + this.jobRunMs;
       try {
         if (this.failNextJob) {
-          const reason = this.failNextJob;
+          const { reason, message } = this.failNextJob;
           this.failNextJob = undefined;
-          throw new BigQueryError(500, reason, 'Injected job failure');
+          throw new BigQueryError(500, reason, message);
         }
         job.outcome = this.execute(project, sql, params);
         const affected = job.outcome.affected;
@@ -551,7 +566,15 @@ export class FakeBigQuery {
     );
     if (insert) return this.executeInsert(insert, params);
     const create = /^\s*(?:--[^\n]*\n\s*)*CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+`([^`]+)`\s*\(([\s\S]*?)\n\)/i.exec(sql);
-    if (create) return this.executeCreateTable(project, create[1], create[2]);
+    if (create) return this.executeCreateTable(project, create[1], create[2], sql.slice(create.index + create[0].length));
+    const alter = /^\s*ALTER\s+TABLE\s+`([^`]+)`\s+SET\s+OPTIONS\s*\(\s*partition_expiration_days\s*=\s*(\d+)\s*\)\s*;?\s*$/i.exec(sql);
+    if (alter) {
+      const table = this.tableOrThrow(alter[1]);
+      if (!table.timePartitioning) throw new BigQueryError(400, 'invalidQuery', `Table ${alter[1]} is not partitioned`);
+      table.timePartitioning.expirationMs = String(Number(alter[2]) * DAY_MS);
+      table.etag++;
+      return { statementType: 'ALTER_TABLE' };
+    }
     const view = /^\s*(?:--[^\n]*\n\s*)*CREATE\s+OR\s+REPLACE\s+VIEW\s+`([^`]+)`\s+AS\s+([\s\S]+?)\s*;?\s*$/i.exec(sql);
     if (view) return this.executeCreateView(view[1], view[2]);
     const select = /^\s*SELECT\s+\*\s+FROM\s+`([^`]+)`\s*$/i.exec(sql);
@@ -630,7 +653,7 @@ export class FakeBigQuery {
     return { affected: newRows.length, statementType: 'INSERT' };
   }
 
-  private executeCreateTable(project: string, ref: string, body: string): Outcome {
+  private executeCreateTable(project: string, ref: string, body: string, tail: string): Outcome {
     const [p, d, t] = ref.split('.');
     if (p !== project || !t) throw new BigQueryError(400, 'invalidQuery', `Table name must be project.dataset.table: ${ref}`);
     if (!this.datasets.has(`${p}.${d}`)) throw notFound(`Dataset ${p}:${d}`);
@@ -640,7 +663,21 @@ export class FakeBigQuery {
         .map((line) => /^\s*(\w+)\s+(STRING|INT64|FLOAT64|BOOL|TIMESTAMP|DATE)\b(\s+NOT NULL)?/i.exec(line))
         .filter((m): m is RegExpExecArray => m !== null)
         .map((m): Field => ({ name: m[1], type: canonical(m[2]), mode: m[3] ? 'REQUIRED' : 'NULLABLE' }));
-      this.tables.set(ref, { ref, type: 'TABLE', fields, rows: [], etag: 1 });
+      const partition = /PARTITION\s+BY\s+DATE\s*\(\s*(\w+)\s*\)/i.exec(tail);
+      const cluster = /CLUSTER\s+BY\s+([\w\s,]+?)\s*(?:OPTIONS\b|;|$)/i.exec(tail);
+      const expiration = /partition_expiration_days\s*=\s*(\d+)/i.exec(tail);
+      if (expiration && !partition) throw new BigQueryError(400, 'invalidQuery', 'partition_expiration_days needs a partitioned table');
+      this.tables.set(ref, {
+        ref,
+        type: 'TABLE',
+        fields,
+        rows: [],
+        etag: 1,
+        timePartitioning: partition
+          ? { type: 'DAY', field: partition[1], ...(expiration ? { expirationMs: String(Number(expiration[1]) * DAY_MS) } : {}) }
+          : undefined,
+        clustering: cluster ? { fields: cluster[1].split(',').map((f) => f.trim()) } : undefined,
+      });
     }
     return { statementType: 'CREATE_TABLE' };
   }
@@ -699,6 +736,8 @@ export class FakeBigQuery {
       type: table.type,
       schema: table.type === 'TABLE' ? { fields: table.fields } : undefined,
       view: table.view,
+      timePartitioning: table.timePartitioning,
+      clustering: table.clustering,
       location: this.datasets.get(`${projectId}.${datasetId}`)?.location,
     };
   }

@@ -364,6 +364,7 @@ export function withSink(rest: Warehouse, sink: WarehouseSink): Warehouse {
     write: (table, rows, batchId) => sink.write(table, rows, batchId),
     applySchema: () => rest.applySchema(),
     read: (sql, params) => rest.read(sql, params),
+    readWithStats: (sql, params) => rest.readWithStats(sql, params),
     close: async () => {
       try {
         await sink.close();

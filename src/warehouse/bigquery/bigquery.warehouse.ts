@@ -4,7 +4,8 @@ import { AppConfig } from '../../config/app-config';
 import { Column, ColumnType, renderSql, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
-import { WarehouseWriteError } from '../warehouse-sink';
+import { WarehouseWriteError, WriteResult } from '../warehouse-sink';
+import { httpStatus, isTransientPollFailure, jobError, writeError } from './failures';
 
 /** Column types as the tables API spells them in a schema. */
 const SCHEMA_TYPES: Record<ColumnType, string> = {
@@ -15,18 +16,6 @@ const SCHEMA_TYPES: Record<ColumnType, string> = {
   TIMESTAMP: 'TIMESTAMP',
   DATE: 'DATE',
 };
-
-/** Error reasons worth another attempt (https://cloud.google.com/bigquery/docs/error-messages). */
-const RETRYABLE_REASONS = new Set([
-  'rateLimitExceeded',
-  'quotaExceeded',
-  'backendError',
-  'internalError',
-  'jobBackendError',
-  'jobInternalError',
-  'tableUnavailable',
-  'jobStillRunning',
-]);
 
 const POLL_FIRST_MS = 100;
 const POLL_MAX_MS = 1_000;
@@ -57,7 +46,7 @@ export class BigQueryWarehouse implements Warehouse {
     return Promise.resolve();
   }
 
-  async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<void> {
+  async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<WriteResult> {
     const bigquery = this.bigquery();
     const location = this.config.bigquery.location;
     const columns = table.columns;
@@ -85,8 +74,9 @@ export class BigQueryWarehouse implements Warehouse {
       // 409: an earlier attempt created this job (its answer was lost); its outcome is ours.
       job = bigquery.job(jobId, { location });
     }
-    await this.waitForJob(job, batchId);
+    const affectedRows = await this.waitForJob(job, batchId);
     this.failedJobs.delete(batchId);
+    return { affectedRows };
   }
 
   async applySchema(): Promise<string[]> {
@@ -101,16 +91,31 @@ export class BigQueryWarehouse implements Warehouse {
         if (httpStatus(error) !== 409) throw error;
       });
       done.push(`created dataset ${datasetRef} in ${location}`);
+    } else {
+      const [metadata] = (await dataset.getMetadata()) as [{ location?: string }, unknown];
+      if (metadata.location && metadata.location.toUpperCase() !== location.toUpperCase()) {
+        throw new Error(
+          `dataset ${datasetRef} is in ${metadata.location}, not in BIGQUERY_LOCATION=${location}: ` +
+            `set BIGQUERY_LOCATION=${metadata.location}, or another BIGQUERY_DATASET (a dataset cannot move)`,
+        );
+      }
     }
+    const days = this.config.partitionExpirationDays;
     for (const def of this.catalog.tables) {
       const table = dataset.table(def.name);
+      const ref = `${datasetRef}.${def.name}`;
       const [exists] = await table.exists();
       if (!exists) {
-        await this.run(renderSql(def.sql, datasetRef));
-        done.push(`created table ${datasetRef}.${def.name}`);
+        await this.run(withPartitionExpiration(renderSql(def.sql, datasetRef), days));
+        done.push(`created table ${ref}${days ? ` (partitions kept ${days} days)` : ''}`);
         continue;
       }
       const [metadata] = (await table.getMetadata()) as [TableMetadata, unknown];
+      done.push(...layoutDifferences(ref, def.sql, metadata));
+      if (days !== undefined && metadata.timePartitioning && Number(metadata.timePartitioning.expirationMs) !== days * DAY_MS) {
+        await this.run(`ALTER TABLE \`${ref}\` SET OPTIONS (partition_expiration_days = ${days})`);
+        done.push(`set partition expiration of ${ref} to ${days} days`);
+      }
       const fields: TableField[] = metadata.schema?.fields ?? [];
       const missing = def.columns.filter((c) => !fields.some((f) => f.name?.toLowerCase() === c.name.toLowerCase()));
       if (missing.length === 0) continue;
@@ -202,27 +207,31 @@ export class BigQueryWarehouse implements Warehouse {
     await this.bigquery().query({ query: sql, location: this.config.bigquery.location });
   }
 
-  /** Waits for the job to finish; a job that finished failed gets a new id for the next attempt. */
-  private async waitForJob(job: Job, batchId: string): Promise<void> {
-    const deadline = Date.now() + JOB_WAIT_MS;
+  /**
+   * Polls the job until it is DONE; returns its numDmlAffectedRows. A poll that fails transiently
+   * (5xx, 429, no answer, a 404 just after creation) is polled again: the job exists or will, and
+   * retrying the batch would only find it again. A job that finished failed gets a new id for the
+   * next attempt.
+   */
+  private async waitForJob(job: Job, batchId: string): Promise<number | undefined> {
+    const started = Date.now();
+    const deadline = started + JOB_WAIT_MS;
     let delay = POLL_FIRST_MS;
     for (;;) {
-      let metadata: { status?: { state?: string; errorResult?: { reason?: string; message?: string } } };
+      let metadata: JobMetadata | undefined;
       try {
-        [metadata] = (await job.getMetadata()) as [typeof metadata, unknown];
+        [metadata] = (await job.getMetadata()) as [JobMetadata, unknown];
       } catch (error) {
-        throw writeError(error, 'jobs.get');
+        if (!isTransientPollFailure(error, Date.now() - started) || Date.now() + delay > deadline) throw writeError(error, 'jobs.get');
       }
-      const status = metadata.status ?? {};
+      const status = metadata?.status ?? {};
       if (status.state === 'DONE') {
-        if (!status.errorResult) return;
+        if (!status.errorResult) {
+          const affected = metadata?.statistics?.query?.numDmlAffectedRows;
+          return affected === undefined ? undefined : Number(affected);
+        }
         this.rememberFailure(batchId);
-        const reason = status.errorResult.reason ?? 'jobFailed';
-        throw new WarehouseWriteError(
-          `job ${job.id} failed: ${status.errorResult.message ?? reason}`,
-          reason,
-          RETRYABLE_REASONS.has(reason),
-        );
+        throw jobError(job.id!, status.errorResult);
       }
       if (Date.now() + delay > deadline) {
         throw new WarehouseWriteError(`job ${job.id} still ${status.state} after ${JOB_WAIT_MS} ms`, 'jobStillRunning', true);
@@ -247,6 +256,11 @@ function toParam(value: RowValue | undefined, column: Column): unknown {
   return value;
 }
 
+interface JobMetadata {
+  status?: { state?: string; errorResult?: { reason?: string; message?: string } };
+  statistics?: { query?: { numDmlAffectedRows?: string } };
+}
+
 /** Result wrappers (BigQueryTimestamp, BigQueryDate, ...) as plain JS values. */
 function fromResult(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || value instanceof Date || !('value' in value)) return value;
@@ -254,26 +268,56 @@ function fromResult(value: unknown): unknown {
   return value.constructor?.name === 'BigQueryTimestamp' ? new Date(String(inner)) : inner;
 }
 
-function httpStatus(error: unknown): number | undefined {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Partitioning and clustering as sql/ declares them: `PARTITION BY DATE(col)`, `CLUSTER BY a, b`. */
+export function declaredLayout(ddl: string): { partitionField?: string; clusterFields: string[] } {
+  const partition = /\bPARTITION\s+BY\s+(?:DATE\s*\(\s*`?(\w+)`?\s*\)|`?(\w+)`?)/i.exec(ddl);
+  const cluster = /\bCLUSTER\s+BY\s+([\w`\s,]+?)\s*(?:OPTIONS\b|;|$)/i.exec(ddl);
+  return {
+    partitionField: partition ? (partition[1] ?? partition[2]) : undefined,
+    clusterFields: cluster ? cluster[1].split(',').map((f) => f.trim().replace(/`/g, '')) : [],
+  };
 }
 
 /**
- * Classifies a failed request. Rate and quota 403s, 408, 429, 5xx and errors without an HTTP
- * answer (resets, lost responses, timeouts) are worth retrying; invalid queries and other 4xx are not.
+ * What differs between an existing table's partitioning and clustering and sql/'s, each with what
+ * would fix it. Nothing is changed: repartitioning copies the table, which the operator decides.
  */
-export function writeError(error: unknown, call: string): WarehouseWriteError {
-  const status = httpStatus(error);
-  const apiReason = (error as { errors?: { reason?: string }[] })?.errors?.[0]?.reason;
-  const message = error instanceof Error ? error.message : String(error);
-  const networkCode = (error as { code?: unknown })?.code;
-  const reason = apiReason ?? (status ? `HTTP ${status}` : typeof networkCode === 'string' ? networkCode : message.split('\n')[0]);
-  let retryable: boolean;
-  if (apiReason && RETRYABLE_REASONS.has(apiReason)) retryable = true;
-  else if (status === undefined) retryable = true;
-  else retryable = status === 401 || status === 408 || status === 429 || status >= 500;
-  return new WarehouseWriteError(`${call}: ${message}`, reason, retryable, { cause: error });
+export function layoutDifferences(ref: string, ddl: string, metadata: TableMetadata): string[] {
+  const want = declaredLayout(ddl);
+  const hasField = metadata.timePartitioning?.field;
+  const hasClustering = metadata.clustering?.fields ?? [];
+  const lines: string[] = [];
+  const [, , table] = ref.split('.');
+  if ((want.partitionField ?? '') !== (hasField ?? '') || (want.partitionField && metadata.timePartitioning?.type !== 'DAY')) {
+    const partitionBy = want.partitionField ? ` PARTITION BY DATE(${want.partitionField})` : '';
+    const clusterBy = want.clusterFields.length ? ` CLUSTER BY ${want.clusterFields.join(', ')}` : '';
+    lines.push(
+      `warning: ${ref} is partitioned ${hasField ? `by ${metadata.timePartitioning?.type ?? 'DAY'}(${hasField})` : 'not at all'}, ` +
+        `sql/ says ${want.partitionField ? `by DATE(${want.partitionField})` : 'not at all'}; nothing changed. To fix it, copy it and swap the names: ` +
+        `CREATE TABLE \`${ref}_new\`${partitionBy}${clusterBy} AS SELECT * FROM \`${ref}\`; ` +
+        `ALTER TABLE \`${ref}\` RENAME TO \`${table}_old\`; ALTER TABLE \`${ref}_new\` RENAME TO \`${table}\``,
+    );
+  } else if (want.clusterFields.join(',').toLowerCase() !== hasClustering.join(',').toLowerCase()) {
+    const [project, dataset] = ref.split('.');
+    lines.push(
+      `warning: ${ref} is clustered by ${hasClustering.join(', ') || 'nothing'}, sql/ says ${want.clusterFields.join(', ') || 'nothing'}; ` +
+        `nothing changed. To fix it (new data only; a copy as above reclusters the old): ` +
+        `bq update --clustering_fields=${want.clusterFields.join(',')} ${project}:${dataset}.${table}`,
+    );
+  }
+  return lines;
+}
+
+/** A CREATE TABLE of sql/ with partition_expiration_days added to its OPTIONS (or an OPTIONS of its own). */
+export function withPartitionExpiration(ddl: string, days: number | undefined): string {
+  if (days === undefined) return ddl;
+  if (/\bOPTIONS\s*\(/i.test(ddl.slice(ddl.search(/\n\)/)))) {
+    const at = ddl.search(/\n\)/);
+    return ddl.slice(0, at) + ddl.slice(at).replace(/\bOPTIONS\s*\(/i, `OPTIONS (partition_expiration_days = ${days}, `);
+  }
+  return ddl.replace(/\s*;?\s*$/, `\nOPTIONS (partition_expiration_days = ${days});`);
 }
 
 /** The query of a CREATE [OR REPLACE] VIEW statement, as BigQuery stores it in the view's definition. */
