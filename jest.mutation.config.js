@@ -15,7 +15,6 @@ module.exports = {
     '/src/.*\\.spec\\.ts$',
     // What is stored, what is refused, and how write failures are classified, end to end.
     '/test/events\\.e2e-spec\\.ts$',
-    '/test/stored-form\\.e2e-spec\\.ts$',
     '/test/bigquery-job-failures\\.e2e-spec\\.ts$',
   ],
 };

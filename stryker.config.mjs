@@ -30,21 +30,20 @@ export default {
     'src/warehouse/contracts/telemetry.contract.ts',
     'src/warehouse/contracts/website-events.contract.ts',
     'src/app.setup.ts',
+    'src/known-properties.pipe.ts',
     '!src/**/*.spec.ts',
     // Batching, retries, drops.
     'src/warehouse/batch-writer.service.ts',
     // Failure classification: which write errors are retried and which drop the batch.
-    'src/warehouse/bigquery/bigquery.warehouse.ts:20-29', // RETRYABLE_REASONS
-    'src/warehouse/bigquery/bigquery.warehouse.ts:83-84', // jobs.insert failed, or 409 (already created)
-    'src/warehouse/bigquery/bigquery.warehouse.ts:218-225', // a job that finished failed
-    'src/warehouse/bigquery/bigquery.warehouse.ts:257-277', // httpStatus, writeError
+    'src/warehouse/bigquery/failures.ts',
+    'src/warehouse/bigquery/bigquery.warehouse.ts:72-73', // jobs.insert failed, or 409 (already created)
     'src/warehouse/duckdb/duckdb.warehouse.ts:35-35', // PERMANENT
     'src/warehouse/duckdb/duckdb.warehouse.ts:103-105', // write's catch
   ],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
-  thresholds: { high: 90, low: 75, break: null },
+  thresholds: { high: 90, low: 75, break: 80 }, // measured 85.07 (README, "Mutation testing")
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
 };
