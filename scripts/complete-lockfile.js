@@ -3,7 +3,9 @@
 // so `npm install` leaves other platforms' optional binaries (duckdb's, jest's resolver's) out
 // of package-lock.json, and `npm ci` then refuses the lock as out of sync. This adds each
 // missing optional dependency with the os/cpu/libc its name states, which is what npm itself
-// records, so that `npm ci` skips it on every other platform. Run it after `npm install`.
+// records, so that `npm ci` skips it on every other platform. Only needed where a registry mirror
+// serves a single platform: run it after `npm install` there if `npm ci` then refuses the lock.
+// (With the public registry, `npm install` records every platform itself and this adds nothing.)
 const { readFileSync, writeFileSync } = require('node:fs');
 
 const file = 'package-lock.json';
