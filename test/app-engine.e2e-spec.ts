@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config/app-config';
-import { freePort, queryDuckDb, startApp, tempDuckDbPath, unopenableDuckDbPath } from './support/app';
+import { freePort, queryDuckDb, startApp, tempDuckDbPath, unopenableDuckDbPath, untilListening } from './support/app';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
 
 const ROOT = join(__dirname, '..');
@@ -41,16 +41,8 @@ class ApiProcess {
     return this.stdout.join('').split('\n').filter(Boolean);
   }
 
-  async listening(): Promise<void> {
-    const end = Date.now() + 20_000;
-    while (Date.now() < end) {
-      try {
-        if ((await fetch(`${this.url}/healthz`)).ok) return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
-    throw new Error(`not listening: ${this.stderr.join('')}`);
+  listening(): Promise<void> {
+    return untilListening(this.url, () => this.stderr.join(''));
   }
 
   signal(name: NodeJS.Signals): void {

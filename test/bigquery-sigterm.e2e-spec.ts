@@ -9,7 +9,7 @@ import { createWarehouse } from '../src/warehouse/warehouse.factory';
 import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
 import { bigQueryEnv, tableRef } from './fake-bigquery/env';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
-import { freePort } from './support/app';
+import { freePort, untilListening } from './support/app';
 
 const ROOT = join(__dirname, '..');
 const GUARD = join(__dirname, 'fake-bigquery/loopback-guard.js');
@@ -43,15 +43,7 @@ describe('The built API on BigQuery, as a process (e2e)', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
     const url = `http://127.0.0.1:${port}`;
-    const end = Date.now() + 20_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${url}/healthz`)).ok) break;
-      } catch {
-        if (Date.now() > end) throw new Error(`API not listening: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
+    await untilListening(url, () => stderr);
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, {
         method: 'POST',

@@ -11,7 +11,7 @@ import { bigQueryEnv, tableRef } from './fake-bigquery/env';
 import { FakeBigQueryStorage } from './fake-bigquery-storage/fake-bigquery-storage';
 import { storageWriteEnv } from './fake-bigquery-storage/env';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
-import { freePort } from './support/app';
+import { freePort, untilListening } from './support/app';
 
 const ROOT = join(__dirname, '..');
 const GUARD = join(__dirname, 'fake-bigquery/loopback-guard.js');
@@ -49,15 +49,7 @@ describe('The built API writing through the Storage Write API, as a process (e2e
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
     const url = `http://127.0.0.1:${port}`;
-    const end = Date.now() + 20_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${url}/healthz`)).ok) break;
-      } catch {
-        if (Date.now() > end) throw new Error(`API not listening: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
+    await untilListening(url, () => stderr);
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, {
         method: 'POST',

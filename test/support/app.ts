@@ -97,6 +97,19 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   return check();
 }
 
+/** Polls /healthz until a started API answers (bounded: 20 s); the error carries what the process printed. */
+export async function untilListening(url: string, output: () => string): Promise<void> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      if (Date.now() > end) throw new Error(`API not listening: ${output()}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
