@@ -6,8 +6,9 @@ import { TABLE_NAMES, TableName } from '../warehouse/contracts';
  * method, rate-limited). botFiltered: answered 204, not stored, not a browser (known bot, or no
  * User-Agent). refused: answered 204, not stored, sent by a browser on an origin not in CORS_ORIGINS.
  * miscounted: rows by which a finished INSERT's affected-row count differed from the rows sent.
+ * inserts: write statements (or appends) that succeeded; written / inserts is the rows per statement.
  */
-export const COUNTERS = ['accepted', 'rejected', 'botFiltered', 'refused', 'written', 'retried', 'dropped', 'miscounted'] as const;
+export const COUNTERS = ['accepted', 'rejected', 'botFiltered', 'refused', 'written', 'retried', 'dropped', 'miscounted', 'inserts'] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Record<TableName, Record<Counter, number>>;
 

@@ -157,7 +157,7 @@ describe('BatchWriter', () => {
   });
 
   it('merges the batches that close while a write is in flight, up to BATCH_SIZE rows', async () => {
-    const { sink, writer } = setup({ BATCH_SIZE: '30', FLUSH_INTERVAL_MS: '10' });
+    const { sink, writer, stats } = setup({ BATCH_SIZE: '30', FLUSH_INTERVAL_MS: '10' });
     sink.held = true;
     for (let i = 0; i < 10; i++) {
       for (let j = 0; j < 5; j++) writer.enqueue('website_events', row('website_events', i * 5 + j));
@@ -170,6 +170,7 @@ describe('BatchWriter', () => {
     await writer.onApplicationShutdown();
     expect(sink.stored.map((r) => r.path)).toEqual(Array.from({ length: 50 }, (_, i) => `/${i}`));
     expect(sink.calls.map((c) => c.rows)).toEqual([5, 30, 15]);
+    expect(stats.snapshot().website_events).toMatchObject({ written: 50, inserts: 3 });
   });
 
   it('retries a failed batch under the same batch id with exponential backoff, and counts the retries', async () => {

@@ -30,7 +30,7 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** Where BatchWriter counts what became of rows; the stats module provides it. */
 export const WRITE_COUNTS = Symbol('WRITE_COUNTS');
 export interface WriteCounts {
-  add(table: TableName, counter: 'written' | 'retried' | 'dropped' | 'miscounted', n?: number): void;
+  add(table: TableName, counter: 'written' | 'retried' | 'dropped' | 'miscounted' | 'inserts', n?: number): void;
 }
 
 /** What the health routes read from the writer. */
@@ -235,6 +235,7 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
       }),
       tap((result) => {
         this.counts.add(table, 'written', rows.length);
+        this.counts.add(table, 'inserts');
         this.checkAffectedRows(table, rows.length, batchId, result);
         this.settle(queue, rows.length);
       }),
