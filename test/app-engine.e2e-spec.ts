@@ -120,6 +120,7 @@ describe('App Engine (e2e)', () => {
       const admin = await http.get('/healthz').set('Authorization', 'Bearer s3cret-token').expect(200);
       expect(admin.body.counts.telemetry).toMatchObject({ accepted: 1, rejected: 1 });
       expect(admin.body.pending).toEqual({ telemetry: expect.any(Number), website_events: 0 });
+      expect(admin.body.stalled).toEqual({});
       await t.app.close();
     });
 

@@ -116,6 +116,25 @@ class Environment {
   @Max(1_000_000)
   MAX_BUFFERED_EVENTS = 20000;
 
+  /**
+   * All tables together: the bytes of the rows waiting for the warehouse (as estimated for the
+   * INSERT request), written or in flight. Past it, new rows are dropped and counted. The default
+   * keeps a flood of the largest rows inside an F1 instance's 384 MB with the heap capped at
+   * 320 MB (npm run bench:flood), next to Node, the client library and the batch in flight.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1_000_000)
+  @Max(4_000_000_000)
+  MAX_BUFFERED_BYTES = 48 * 1024 * 1024;
+
+  /** A table whose oldest pending row is older than this is logged at ERROR and flagged by /healthz. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  STALLED_TABLE_MS = 300_000;
+
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -297,6 +316,8 @@ export class AppConfig {
   readonly partitionExpirationDays?: number;
   readonly flushIntervalMs: number;
   readonly maxBufferedEvents: number;
+  readonly maxBufferedBytes: number;
+  readonly stalledTableMs: number;
   readonly writeMaxAttempts: number;
   readonly retryBaseDelayMs: number;
   readonly shutdownFlushTimeoutMs: number;
@@ -382,6 +403,8 @@ export class AppConfig {
     this.partitionExpirationDays = e.PARTITION_EXPIRATION_DAYS;
     this.flushIntervalMs = e.FLUSH_INTERVAL_MS;
     this.maxBufferedEvents = e.MAX_BUFFERED_EVENTS;
+    this.maxBufferedBytes = e.MAX_BUFFERED_BYTES;
+    this.stalledTableMs = e.STALLED_TABLE_MS;
     this.writeMaxAttempts = e.WRITE_MAX_ATTEMPTS;
     this.retryBaseDelayMs = e.RETRY_BASE_DELAY_MS;
     this.shutdownFlushTimeoutMs = e.SHUTDOWN_FLUSH_TIMEOUT_MS;

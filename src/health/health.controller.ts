@@ -33,6 +33,6 @@ export class HealthController {
   @AdminOptional()
   health(@IsAdmin() admin: boolean): Record<string, unknown> {
     if (!admin) return { status: 'ok' };
-    return { status: 'ok', pending: this.writer.pendingByTable(), counts: this.stats.snapshot() };
+    return { status: 'ok', pending: this.writer.pendingByTable(), stalled: this.writer.stalledTables(), counts: this.stats.snapshot() };
   }
 }

@@ -382,6 +382,55 @@ describe('BatchWriter', () => {
     expect(stats.snapshot().telemetry).toMatchObject({ written: 50, dropped: 150 });
   });
 
+  it('bounds the bytes waiting in memory, all tables together, and takes rows again once they are written', async () => {
+    const { sink, writer, stats } = setup({ MAX_BUFFERED_BYTES: '1000000', BATCH_SIZE: '2' });
+    sink.held = true;
+    const big = websiteEvents.toRow({ type: 'pageview', path: `/${'é'.repeat(150_000)}` }, { receivedAt });
+    const bytes = estimateRowBytes(big);
+    expect(bytes).toBeGreaterThan(300_000);
+    const fits = Math.floor(1_000_000 / bytes);
+    const taken = Array.from({ length: 10 }, () => writer.enqueue('website_events', big)).filter(Boolean).length;
+    expect(taken).toBe(fits);
+    // The budget is shared: a small row of another table still fits in what is left, a big one does not.
+    expect(writer.enqueue('telemetry', row('telemetry', 0))).toBe(true);
+    expect(writer.bufferedBytes()).toBe(fits * bytes + estimateRowBytes(row('telemetry', 0)));
+    expect(stats.snapshot().website_events.dropped).toBe(10 - fits);
+    expect(logs.lines).toEqual(['Events dropped table=website_events rows=1 reason=more than 1000000 bytes waiting']);
+    await jest.advanceTimersByTimeAsync(FLUSH_MS);
+    sink.held = false;
+    sink.release();
+    sink.release();
+    await writer.whenSettled();
+    expect(writer.bufferedBytes()).toBe(0);
+    expect(writer.enqueue('website_events', big)).toBe(true);
+    await writer.onApplicationShutdown();
+    expect(stats.snapshot().website_events).toMatchObject({ written: fits + 1, dropped: 10 - fits });
+  });
+
+  it('flags a table whose oldest pending row waits longer than STALLED_TABLE_MS, and logs it at ERROR', async () => {
+    const { sink, writer } = setup({ STALLED_TABLE_MS: '30000' });
+    sink.held = true;
+    writer.enqueue('telemetry', row('telemetry', 0));
+    await jest.advanceTimersByTimeAsync(30_000);
+    expect(writer.stalledTables()).toEqual({});
+    writer.enqueue('telemetry', row('telemetry', 1)); // younger rows do not hide the oldest one
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(writer.stalledTables()).toEqual({ telemetry: { oldestPendingMs: 40_000 } });
+    const line = (ms: number) =>
+      `Table stalled: its oldest pending row waits longer than STALLED_TABLE_MS table=telemetry oldestPendingMs=${ms} pending=2 thresholdMs=30000`;
+    expect(logs.lines).toEqual([line(40_000)]);
+    // At most one line a minute while it lasts.
+    await jest.advanceTimersByTimeAsync(50_000);
+    expect(logs.lines).toEqual([line(40_000)]);
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(logs.lines).toEqual([line(40_000), line(100_000)]);
+    sink.held = false;
+    sink.release();
+    await writer.whenSettled();
+    expect(writer.stalledTables()).toEqual({});
+    await writer.onApplicationShutdown();
+  });
+
   it('gives up on what is left when the shutdown deadline passes, and counts it', async () => {
     const { sink, writer, stats } = setup({ SHUTDOWN_FLUSH_TIMEOUT_MS: '100' });
     sink.held = true;

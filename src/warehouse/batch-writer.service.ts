@@ -26,6 +26,9 @@ import { WarehouseSink, WarehouseWriteError, WriteResult } from './warehouse-sin
 const MAX_RETRY_DELAY_MS = 60_000;
 const RETRY_DELAY_WHILE_CLOSING_MS = 250;
 const DROP_LOG_INTERVAL_MS = 10_000;
+/** How often tables are checked for a stalled oldest row, and the least time between two ERROR lines about one table. */
+const STALL_CHECK_INTERVAL_MS = 10_000;
+const STALL_LOG_INTERVAL_MS = 60_000;
 
 /** Where BatchWriter counts what became of rows; the stats module provides it. */
 export const WRITE_COUNTS = Symbol('WRITE_COUNTS');
@@ -40,18 +43,25 @@ export interface WriterStatus {
   ensureReady(): Promise<unknown>;
   /** Rows accepted per table and not yet written or dropped. */
   pendingByTable(): Record<TableName, number>;
+  /** Tables whose oldest pending row has waited longer than STALLED_TABLE_MS, with that row's age. */
+  stalledTables(): Partial<Record<TableName, { oldestPendingMs: number }>>;
 }
 
-/** A queued row and its share of an INSERT request, estimated once when it is queued. */
+/** A queued row, its share of an INSERT request (estimated once, when it is queued) and when it was queued. */
 interface Entry {
   readonly row: Row;
   readonly bytes: number;
+  readonly queuedAt: number;
 }
 
 interface TableQueue {
   readonly input: Subject<Entry>;
   /** Rows of closed batches that wait for the write in flight to end. */
   readonly backlog: Entry[];
+  /** The batch being written (and retried, or split), if any: its first row is the oldest pending. */
+  writing?: readonly Entry[];
+  /** When the table's stall was last logged, while it lasts. */
+  stallLoggedAt?: number;
   /** Rows accepted but not yet written or dropped: what bounds memory. */
   pending: number;
   /** Rows ever accepted, and ever written or dropped after acceptance: what whenSettled() compares. */
@@ -71,8 +81,8 @@ interface TableQueue {
  * one write in flight per table, and batches that close meanwhile are merged. A batch that fails
  * retryably is retried with jittered backoff under the same batch id; one that fails permanently
  * is split in halves, each with its own id derived from its parent's, until the rows the
- * warehouse refuses stand alone: only those are dropped. Past MAX_BUFFERED_EVENTS pending rows,
- * new rows are dropped and counted.
+ * warehouse refuses stand alone: only those are dropped. Past MAX_BUFFERED_EVENTS pending rows
+ * in a table, or MAX_BUFFERED_BYTES pending in all, new rows are dropped and counted.
  */
 @Injectable()
 export class BatchWriter implements WriterStatus, OnApplicationShutdown {
@@ -81,6 +91,9 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
   private readonly settledWaiters = new Set<{ targets: Map<TableQueue, number>; resolve: () => void }>();
   private sink?: WarehouseSink;
   private closing = false;
+  /** Bytes of every row accepted and not yet written or dropped, all tables together. */
+  private pendingBytes = 0;
+  private readonly stallTimer: NodeJS.Timeout;
 
   constructor(
     @Inject(WAREHOUSE) private readonly loadSink: WarehouseLoader<WarehouseSink>,
@@ -89,18 +102,26 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
     @Inject(WRITE_COUNTS) private readonly counts: WriteCounts,
   ) {
     for (const table of TABLE_NAMES) this.queues.set(table, this.startPipeline(table));
+    this.stallTimer = setInterval(() => this.logStalledTables(), STALL_CHECK_INTERVAL_MS).unref();
   }
 
   /** Queues a row for its table. Never throws and never waits; false when the row was dropped. */
   enqueue<T extends TableName>(table: T, row: TableRow<T>): boolean {
     const queue = this.queues.get(table)!;
-    if (this.closing || queue.pending >= this.config.maxBufferedEvents) {
-      this.countDrop(table, queue, this.closing ? 'shutting down' : `more than ${this.config.maxBufferedEvents} rows waiting`);
+    const { maxBufferedEvents, maxBufferedBytes } = this.config;
+    if (this.closing || queue.pending >= maxBufferedEvents) {
+      this.countDrop(table, queue, this.closing ? 'shutting down' : `more than ${maxBufferedEvents} rows waiting`);
+      return false;
+    }
+    const bytes = estimateRowBytes(row);
+    if (this.pendingBytes + bytes > maxBufferedBytes) {
+      this.countDrop(table, queue, `more than ${maxBufferedBytes} bytes waiting`);
       return false;
     }
     queue.pending++;
     queue.accepted++;
-    queue.input.next({ row, bytes: estimateRowBytes(row) });
+    this.pendingBytes += bytes;
+    queue.input.next({ row, bytes, queuedAt: Date.now() });
     return true;
   }
 
@@ -111,6 +132,21 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
 
   pendingByTable(): Record<TableName, number> {
     return Object.fromEntries(TABLE_NAMES.map((t) => [t, this.pending(t)])) as Record<TableName, number>;
+  }
+
+  /** Bytes of the rows waiting for the warehouse, all tables together: what MAX_BUFFERED_BYTES bounds. */
+  bufferedBytes(): number {
+    return this.pendingBytes;
+  }
+
+  stalledTables(): Partial<Record<TableName, { oldestPendingMs: number }>> {
+    const now = Date.now();
+    const stalled: Partial<Record<TableName, { oldestPendingMs: number }>> = {};
+    for (const [table, queue] of this.queues) {
+      const oldest = queue.writing?.[0]?.queuedAt ?? queue.backlog[0]?.queuedAt;
+      if (oldest !== undefined && now - oldest > this.config.stalledTableMs) stalled[table] = { oldestPendingMs: now - oldest };
+    }
+    return stalled;
   }
 
   /** Resolves once every row accepted before the call has been written or dropped (at the latest, at shutdown). */
@@ -142,6 +178,7 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
   /** Runs after the HTTP server has stopped taking requests: flushes every buffered row, within a deadline. */
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
+    clearInterval(this.stallTimer);
     for (const queue of this.queues.values()) queue.input.complete();
     const drained = Promise.all([...this.queues.values()].map((q) => q.drained));
     let timer: NodeJS.Timeout | undefined;
@@ -183,7 +220,15 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
     const queue: TableQueue = { input, backlog: [], pending: 0, accepted: 0, settled: 0, drained, unloggedDrops: new Map() };
     // Writes batches off the backlog, one after the other, until it is empty.
     const drain = (): Observable<void> =>
-      defer(() => (queue.backlog.length > 0 ? concat(this.writeBatch(table, queue, this.take(queue), randomUUID()), drain()) : EMPTY));
+      defer(() => {
+        if (queue.backlog.length === 0) return EMPTY;
+        const batch = this.take(queue);
+        queue.writing = batch;
+        return concat(
+          this.writeBatch(table, queue, batch, randomUUID()).pipe(tap({ finalize: () => (queue.writing = undefined) })),
+          drain(),
+        );
+      });
     queue.subscription = input
       .pipe(
         bufferTime(this.config.flushIntervalMs, null, this.config.batchSize),
@@ -198,7 +243,7 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
   }
 
   /** The next batch off the backlog: up to BATCH_SIZE rows, and up to BATCH_MAX_BYTES (at least one row). */
-  private take(queue: TableQueue): Row[] {
+  private take(queue: TableQueue): Entry[] {
     const { batchSize, batchMaxBytes } = this.config;
     let n = 0;
     let bytes = 0;
@@ -206,7 +251,7 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
       bytes += queue.backlog[n].bytes;
       n++;
     }
-    return queue.backlog.splice(0, n).map((entry) => entry.row);
+    return queue.backlog.splice(0, n);
   }
 
   /**
@@ -214,8 +259,9 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
    * than one row splits the batch in halves, `${batchId}-0` and `${batchId}-1`, written one after
    * the other: deterministic ids, so that a lost answer never stores a half twice.
    */
-  private writeBatch(table: TableName, queue: TableQueue, rows: Row[], batchId: string): Observable<void> {
+  private writeBatch(table: TableName, queue: TableQueue, entries: readonly Entry[], batchId: string): Observable<void> {
     const def = this.catalog.table(table);
+    const rows = entries.map((entry) => entry.row);
     const maxAttempts = this.config.writeMaxAttempts;
     let attempt = 0;
     return defer(async () => {
@@ -237,23 +283,23 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
         this.counts.add(table, 'written', rows.length);
         this.counts.add(table, 'inserts');
         this.checkAffectedRows(table, rows.length, batchId, result);
-        this.settle(queue, rows.length);
+        this.settle(queue, entries);
       }),
       map(() => undefined),
       catchError((error: unknown) => {
         const { reason, retryable } = describe(error);
         if (!retryable && rows.length > 1) {
-          const half = Math.ceil(rows.length / 2);
+          const half = Math.ceil(entries.length / 2);
           this.logger.warn({ message: 'Batch split to isolate the rows the warehouse refuses', table, rows: rows.length, batchId, reason });
           return concat(
-            this.writeBatch(table, queue, rows.slice(0, half), `${batchId}-0`),
-            this.writeBatch(table, queue, rows.slice(half), `${batchId}-1`),
+            this.writeBatch(table, queue, entries.slice(0, half), `${batchId}-0`),
+            this.writeBatch(table, queue, entries.slice(half), `${batchId}-1`),
           );
         }
         // Never the values: the batch id finds the job in the warehouse's own logs.
         this.counts.add(table, 'dropped', rows.length);
         this.logger.error({ message: 'Batch dropped', table, rows: rows.length, attempt, maxAttempts, reason, batchId });
-        this.settle(queue, rows.length);
+        this.settle(queue, entries);
         return EMPTY;
       }),
     );
@@ -270,10 +316,38 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
     this.logger.error({ message: 'Warehouse reports another row count than was sent', table, sent, affected, batchId });
   }
 
-  private settle(queue: TableQueue, rows: number): void {
-    queue.pending -= rows;
-    queue.settled += rows;
+  private settle(queue: TableQueue, entries: readonly Entry[]): void {
+    queue.pending -= entries.length;
+    queue.settled += entries.length;
+    for (const entry of entries) this.pendingBytes -= entry.bytes;
     this.resolveSettled();
+  }
+
+  /**
+   * A table whose oldest row has waited too long (a warehouse down for minutes, a quota spent, a
+   * request that never ends) is logged at ERROR, at most once a minute while it lasts, and once
+   * more when it moves again.
+   */
+  private logStalledTables(): void {
+    const stalled = this.stalledTables();
+    const now = Date.now();
+    for (const [table, queue] of this.queues) {
+      const stall = stalled[table];
+      if (!stall) {
+        if (queue.stallLoggedAt !== undefined) this.logger.log({ message: 'Table no longer stalled', table, pending: queue.pending });
+        queue.stallLoggedAt = undefined;
+        continue;
+      }
+      if (queue.stallLoggedAt !== undefined && now - queue.stallLoggedAt < STALL_LOG_INTERVAL_MS) continue;
+      queue.stallLoggedAt = now;
+      this.logger.error({
+        message: 'Table stalled: its oldest pending row waits longer than STALLED_TABLE_MS',
+        table,
+        oldestPendingMs: stall.oldestPendingMs,
+        pending: queue.pending,
+        thresholdMs: this.config.stalledTableMs,
+      });
+    }
   }
 
   private resolveSettled(): void {
