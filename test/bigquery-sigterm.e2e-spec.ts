@@ -125,3 +125,57 @@ describe('The built API on BigQuery, as a process (e2e)', () => {
     ).toEqual(Array.from({ length: 30 }, (_, i) => `/twice/${i}`).sort());
   }, 40_000);
 });
+
+describe('SIGTERM while a BigQuery request never answers (e2e)', () => {
+  let fake: FakeBigQuery;
+  beforeAll(async () => {
+    fake = await new FakeBigQuery().start();
+    const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
+    await warehouse.applySchema();
+    await warehouse.close();
+  });
+  afterAll(() => fake.stop());
+
+  it('exits 0 within App Engine’s 3 s window, with what it could not write counted and logged', async () => {
+    const port = await freePort();
+    // Default SHUTDOWN_FLUSH_TIMEOUT_MS; a long WAREHOUSE_TIMEOUT_MS so the request is still hung at the signal.
+    const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        ...bigQueryEnv(fake, { FLUSH_INTERVAL_MS: '50', WAREHOUSE_TIMEOUT_MS: '600000' }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const stream of [child.stdout!, child.stderr!]) stream.setEncoding('utf8').on('data', (d: string) => (output += d));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      child.once('exit', (code) => resolve({ code, at: performance.now() })),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    await untilListening(url, () => output);
+    const gate = fake.hold('jobs.insert');
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        fetch(`${url}/events/website`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA },
+          body: JSON.stringify({ ...websitePageview, path: `/hung/${i}` }),
+        }),
+      ),
+    );
+    expect(answers.every((a) => a.status === 204)).toBe(true);
+    await gate.arrived(); // the INSERT is out, and will never be answered
+
+    const signalled = performance.now();
+    child.kill('SIGTERM');
+    const { code, at } = await exited;
+    gate.release();
+    expect(code).toBe(0);
+    expect(at - signalled).toBeLessThan(3_000);
+    expect(output).toMatch(
+      /Shutdown flush deadline passed, rows not written.*"rows":20|Shutdown flush deadline passed, rows not written table=website_events rows=20/,
+    );
+  }, 40_000);
+});
