@@ -1,7 +1,8 @@
 // Throughput, latency, memory and CPU of POST /events/telemetry, side by side in one run: the
 // limit (node:http), the ceiling (the empty Nest app), the naive reference (one INSERT per event)
 // and this API on DuckDB and on the fake BigQuery. Loopback only; each variant is bounded in time.
-// Usage: npm run bench [-- --duration 10 --warmup 3 --connections 32 --variants nest,duckdb]
+// Usage: npm run bench [-- --duration 10 --warmup 3 --connections 32 --variants nest,duckdb --env BATCH_SIZE=1000]
+// (--env: a setting for ours, repeatable; the 60 s memory check is --duration 60)
 //
 // Every variant gets the same request: the desktop app's beacon (test/support/payloads.ts
 // appBeacon, as sendBeacon sends it: text/plain), from autocannon in this process.
@@ -75,13 +76,14 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     variants: { type: 'string', default: VARIANTS.map((v) => v.key).join(',') },
+    env: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
   console.log(
     'npm run bench [-- --duration SECONDS (10) --warmup SECONDS (3) --connections N (32) ' +
-      `--variants ${VARIANTS.map((v) => v.key).join(',')}]`,
+      `--variants ${VARIANTS.map((v) => v.key).join(',')} --env NAME=VALUE (for ours; repeatable)]`,
   );
   process.exit(0);
 }
@@ -90,6 +92,9 @@ const warmup = positive('warmup', flags.warmup, true);
 const connections = positive('connections', flags.connections);
 const chosen = flags.variants.split(',').map((key) => VARIANTS.find((v) => v.key === key.trim()) ?? usage(`unknown variant ${key}`));
 const variants = VARIANTS.filter((v) => chosen.includes(v));
+const oursEnv = Object.fromEntries(
+  flags.env.map((pair) => (/^\w+=/.test(pair) ? pair.split(/=(.*)/s, 2) : usage(`--env ${pair}: use NAME=VALUE`))),
+);
 
 function positive(name, value, zeroAllowed = false) {
   const n = Number(value);
@@ -232,7 +237,7 @@ async function measure(variant) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const url = `${base}/events/telemetry`;
-  const child = start(variant.args, { ...variant.env(context), PORT: String(port) });
+  const child = start(variant.args, { ...variant.env(context), ...(variant.ours ? oursEnv : {}), PORT: String(port) });
   try {
     await untilServing(child, url);
     // What App Engine calls first: loads and opens the warehouse, so that idle memory includes it.
@@ -255,6 +260,7 @@ async function measure(variant) {
       peakMb: memoryMb(child.pid, 'VmHWM'),
       drainedMb: memoryMb(child.pid, 'VmRSS'),
       drainMs: Date.now() - drainStarted,
+      requests: result.requests.total,
       cpu: cpuSeconds(child.pid) - cpuBefore,
       fakeCpu: fake ? cpuSeconds(fake.child.pid) - fakeCpuBefore : undefined,
       problems: [],
@@ -291,9 +297,11 @@ async function measure(variant) {
 const sum = (counts, counter) => Object.values(counts).reduce((n, c) => n + c[counter], 0);
 
 // --- run ---
+const settings = Object.entries(oursEnv).map(([k, v]) => `${k}=${v}`);
 console.log(
   `POST /events/telemetry, the ${Buffer.byteLength(body)}-byte app beacon (text/plain), ${connections} connections, ` +
-    `${duration} s per variant after ${warmup} s of warm-up; node ${process.version}, ${availableParallelism()} cores`,
+    `${duration} s per variant after ${warmup} s of warm-up; node ${process.version}, ${availableParallelism()} cores` +
+    (settings.length > 0 ? `; ours with ${settings.join(' ')}` : ''),
 );
 const rows = [];
 for (const variant of variants) {
@@ -315,6 +323,7 @@ const table = [
     'p99',
     'RSS idle → peak → drained',
     'server CPU',
+    'per request',
     "fake's CPU",
     'events per INSERT',
     'accepted → written',
@@ -328,6 +337,7 @@ const table = [
     `${r.p99} ms`,
     `${int(r.idleMb)} → ${int(r.peakMb)} → ${int(r.drainedMb)} MB`,
     `${r.cpu.toFixed(1)} s`,
+    `${int((r.cpu / r.requests) * 1e6)} µs`,
     r.fakeCpu === undefined ? '—' : `${r.fakeCpu.toFixed(1)} s`,
     r.variant.key === 'naive' ? '1' : r.perInsert === undefined ? '—' : r.perInsert.toFixed(0),
     r.accepted === undefined ? '—' : `${int(r.accepted)} → ${int(r.written)}`,
