@@ -1,14 +1,27 @@
-// The yardstick for bench/cold-start.mjs: an empty Nest app on the same stack as the API
-// (Nest core, the Express adapter, ValidationPipe with class-validator and class-transformer,
-// one POST route answering 204) and no code of ours. BASELINE=bare drops the ValidationPipe.
+// Yardsticks: Nest apps with no code of ours, one POST /events/telemetry route answering 204.
+// BASELINE chooses which:
+// - unset: the empty app on the API's stack (Nest core, the Express adapter, ValidationPipe with
+//   class-validator and class-transformer) with a one-field DTO: bench/cold-start.mjs's yardstick;
+// - bare: the same without the ValidationPipe (cold start);
+// - dto: the empty app with the API's own TelemetryDto, imported from dist/, and the ValidationPipe
+//   options of src/app.setup.ts (whitelist, transform, forbidUnknownValues); application/json and
+//   text/plain (sendBeacon's type) parsed as JSON, as the API does. npm run bench's ceiling;
+// - naive: dto, plus one awaited single-row INSERT into the DuckDB file DUCKDB_PATH per request
+//   before the 204: what one would write without batching. npm run bench's reference.
 require('reflect-metadata');
 const { Body, Controller, HttpCode, Module, Post, ValidationPipe } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 
-const withValidation = process.env.BASELINE !== 'bare';
+const mode = process.env.BASELINE ?? 'same-stack';
+if (!['same-stack', 'bare', 'dto', 'naive'].includes(mode)) throw new Error(`BASELINE=${mode}: use bare, dto or naive, or leave it unset`);
+
+/** Set for BASELINE=naive before Nest starts: the handler awaits its INSERT. */
+let insert;
 
 class BaselineController {
-  telemetry() {}
+  telemetry(body) {
+    return insert?.(body);
+  }
 }
 Controller('events')(BaselineController);
 const proto = BaselineController.prototype;
@@ -16,19 +29,58 @@ const method = Object.getOwnPropertyDescriptor(proto, 'telemetry');
 Post('telemetry')(proto, 'telemetry', method);
 HttpCode(204)(proto, 'telemetry', method);
 
-if (withValidation) {
+let pipe;
+if (mode === 'same-stack') {
   const { IsOptional, IsString } = require('class-validator');
   class SessionDto {}
   IsOptional()(SessionDto.prototype, 'version');
   IsString()(SessionDto.prototype, 'version');
   Reflect.defineMetadata('design:paramtypes', [SessionDto], proto, 'telemetry');
   Body()(proto, 'telemetry', 0);
+  pipe = new ValidationPipe({ whitelist: true });
+} else if (mode !== 'bare') {
+  const { TelemetryDto } = require('../dist/events/dto/telemetry.dto.js');
+  Reflect.defineMetadata('design:paramtypes', [TelemetryDto], proto, 'telemetry');
+  Body()(proto, 'telemetry', 0);
+  pipe = new ValidationPipe({ whitelist: true, transform: true, forbidUnknownValues: true });
 }
 
 class BaselineModule {}
 Module({ controllers: [BaselineController] })(BaselineModule);
 
-NestFactory.create(BaselineModule, { logger: false }).then((app) => {
-  if (withValidation) app.useGlobalPipes(new ValidationPipe({ whitelist: true }));
-  return app.listen(Number(process.env.PORT));
-});
+async function openNaiveTable() {
+  const { DuckDBInstance } = require('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(process.env.DUCKDB_PATH);
+  const connection = await instance.connect();
+  await connection.run(`CREATE TABLE IF NOT EXISTS telemetry (
+    installationId VARCHAR NOT NULL, startTime TIMESTAMP NOT NULL, endTime TIMESTAMP NOT NULL,
+    firstSession BOOLEAN NOT NULL, version VARCHAR NOT NULL, os VARCHAR NOT NULL, country VARCHAR,
+    environmentsCount BIGINT NOT NULL, app VARCHAR, auth BOOLEAN, paid BOOLEAN, receivedAt TIMESTAMP NOT NULL)`);
+  const sql = 'INSERT INTO telemetry VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, current_timestamp)';
+  insert = async (e) => {
+    await connection.run(sql, [
+      e.installationId,
+      e.startTime,
+      e.endTime,
+      e.firstSession,
+      e.version,
+      e.os,
+      e.country ?? null,
+      e.environmentsCount,
+      e.app ?? null,
+      e.auth ?? null,
+      e.paid ?? null,
+    ]);
+  };
+}
+
+async function main() {
+  if (mode === 'naive') await openNaiveTable();
+  const sameBody = mode === 'dto' || mode === 'naive';
+  const app = await NestFactory.create(BaselineModule, { logger: false, bodyParser: !sameBody });
+  if (sameBody) app.use(require('express').json({ type: ['application/json', 'text/plain'], limit: 16 * 1024 }));
+  if (pipe) app.useGlobalPipes(pipe);
+  await app.listen(Number(process.env.PORT), '127.0.0.1');
+}
+
+void main();

@@ -29,7 +29,13 @@ const freePort = () =>
 async function coldStart(script, env) {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env, PORT: String(port) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   try {
     for (;;) {
       try {
@@ -42,13 +48,14 @@ async function coldStart(script, env) {
         throw new Error(`unexpected status ${res.status}`);
       } catch (error) {
         if (error.message.startsWith('unexpected')) throw error;
+        if (child.exitCode !== null) throw new Error(`${script} exited (${child.exitCode}) before answering: ${stderr}`, { cause: error });
         if (performance.now() - started > 30_000) throw new Error(`${script} did not answer within 30 s`, { cause: error });
         await new Promise((r) => setTimeout(r, 2));
       }
     }
   } finally {
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
   }
 }
 
@@ -61,8 +68,10 @@ const variants = {
     {
       WAREHOUSE: 'bigquery',
       NODE_ENV: 'production',
+      HOST: '127.0.0.1', // production would listen on every interface
       BIGQUERY_PROJECT: 'cold-start-bench',
       BIGQUERY_API_ENDPOINT: 'http://127.0.0.1:9',
+      BIGQUERY_ACCESS_TOKEN: 'cold-start-token', // production finds no credentials here otherwise, and refuses to start
       METADATA_SERVER_DETECTION: 'none',
       FLUSH_INTERVAL_MS: '600000',
     },

@@ -1,0 +1,41 @@
+// test/fake-bigquery in a process of its own, for npm run bench: its CPU time is then its own,
+// not charged to the API under test. Started with an IPC channel by bench/bench.mjs: it answers
+// { url } once listening, with the API's tables created through the real client (as
+// warehouse:setup would), then 'stats' with what it stored.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const ts = require('typescript');
+require('../test/fake-bigquery/loopback-guard.js');
+
+// The fake is TypeScript: transpiled on the fly, as jest would.
+const dir = mkdtempSync(join(tmpdir(), 'bench-fake-bigquery-'));
+const source = readFileSync(new URL('../test/fake-bigquery/fake-bigquery.ts', import.meta.url), 'utf8');
+const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+writeFileSync(join(dir, 'fake-bigquery.js'), js);
+const { FakeBigQuery } = require(join(dir, 'fake-bigquery.js'));
+rmSync(dir, { recursive: true, force: true });
+
+const { AppConfig } = require('../dist/config/app-config.js');
+const { SqlCatalog, TABLE_NAMES } = require('../dist/warehouse/contracts/index.js');
+const { createWarehouse } = require('../dist/warehouse/warehouse.factory.js');
+
+const project = process.env.BIGQUERY_PROJECT;
+const dataset = process.env.BIGQUERY_DATASET;
+const fake = await new FakeBigQuery().start();
+const setup = await createWarehouse(AppConfig.fromEnv({ ...process.env, BIGQUERY_API_ENDPOINT: fake.url }), SqlCatalog.load());
+await setup.applySchema();
+await setup.close();
+
+process.on('message', (message) => {
+  if (message !== 'stats') return;
+  process.send({
+    rows: Object.fromEntries(TABLE_NAMES.map((t) => [t, fake.rows(`${project}.${dataset}.${t}`).length])),
+    counters: fake.counters,
+  });
+});
+process.on('disconnect', () => void fake.stop().then(() => process.exit(0)));
+process.send({ url: fake.url });
