@@ -89,6 +89,8 @@ export interface SeenRequest {
   body?: any;
   /** Size of the request body as received. */
   bytes?: number;
+  /** When it arrived (Date.now(), the real clock). */
+  at?: number;
 }
 
 /** A request the fake never answers: when it arrived, and when the client closed its connection. */
@@ -320,6 +322,7 @@ export class FakeBigQuery {
       route,
       host: req.headers.host,
       authorization: req.headers.authorization,
+      at: Date.now(),
     };
     try {
       await this.answer(req, res, url, route, seen);
@@ -407,7 +410,7 @@ export class FakeBigQuery {
         resolve(Date.now());
       }),
     );
-    const hung: HungRequest = { seen, arrivedAt: Date.now(), closed };
+    const hung: HungRequest = { seen, arrivedAt: seen.at ?? Date.now(), closed };
     for (let i = this.hangWaiters.length - 1; i >= 0; i--)
       if (this.hangWaiters[i].route === route) this.hangWaiters.splice(i, 1)[0].resolve(hung);
     await closed;

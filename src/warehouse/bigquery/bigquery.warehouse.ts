@@ -1,10 +1,12 @@
 import { BigQuery, BigQueryOptions, Job, TableField, TableMetadata } from '@google-cloud/bigquery';
+import { Logger } from '@nestjs/common';
 import { OAuth2Client } from 'google-auth-library';
 import { AppConfig } from '../../config/app-config';
 import { Column, ColumnType, renderSql, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
 import { WarehouseWriteError, WriteResult } from '../warehouse-sink';
+import { withDeadlines } from './deadlines';
 import { httpStatus, isTransientPollFailure, jobError, writeError } from './failures';
 
 /** Column types as the tables API spells them in a schema. */
@@ -30,7 +32,9 @@ const MAX_REMEMBERED_BATCHES = 1_000;
  * with a single ARRAY<STRUCT<...>> parameter typed from sql/, so that no event data is ever SQL text.
  */
 export class BigQueryWarehouse implements Warehouse {
+  private readonly logger = new Logger(BigQueryWarehouse.name);
   private client?: BigQuery;
+  private deadlines?: { abortAll(error: Error): void };
   private projectId?: string;
   /** batchId -> how many of its jobs have finished failed. A failed job's id can never run again. */
   private readonly failedJobs = new Map<string, number>();
@@ -168,7 +172,10 @@ export class BigQueryWarehouse implements Warehouse {
     };
   }
 
+  /** Aborts what is still in flight: nothing of this client outlives it. */
   close(): Promise<void> {
+    this.deadlines?.abortAll(new Error('BigQuery client closed'));
+    this.deadlines = undefined;
     this.client = undefined;
     return Promise.resolve();
   }
@@ -193,6 +200,10 @@ export class BigQueryWarehouse implements Warehouse {
         options.authClient = auth;
       }
       this.client = new BigQuery(options);
+      // One line per request given up on; the write's own failure is logged by BatchWriter.
+      this.deadlines = withDeadlines(this.client, this.config.warehouseTimeoutMs, (error) =>
+        this.logger.warn({ message: 'BigQuery request timed out, aborted', request: error.request, timeoutMs: error.timeoutMs }),
+      );
     }
     return this.client;
   }
