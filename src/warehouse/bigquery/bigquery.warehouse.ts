@@ -38,6 +38,7 @@ export class BigQueryWarehouse implements Warehouse {
   private projectId?: string;
   /** batchId -> how many of its jobs have finished failed. A failed job's id can never run again. */
   private readonly failedJobs = new Map<string, number>();
+  private readonly statements = new Map<TableDef, InsertStatement>();
 
   constructor(
     private readonly config: AppConfig,
@@ -53,15 +54,9 @@ export class BigQueryWarehouse implements Warehouse {
   async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<WriteResult> {
     const bigquery = this.bigquery();
     const location = this.config.bigquery.location;
-    const columns = table.columns;
-    const query =
-      `INSERT INTO \`${await this.datasetRef()}.${table.name}\` (${columns.map((c) => `\`${c.name}\``).join(', ')}) ` +
-      `SELECT ${columns.map((c) => `s.\`${c.name}\``).join(', ')} FROM UNNEST(@rows) AS s`;
-    // Struct fields carry the column names; the SELECT list names them, so nothing depends on
-    // field order. (The client checks `.type` on each array item to spot its own wrapper types:
-    // a row's `type` value is only ever "pageview" or "event", which it leaves alone.)
-    const params = { rows: rows.map((row) => Object.fromEntries(columns.map((c) => [c.name, toParam(row[c.name], c)]))) };
-    const types = { rows: [Object.fromEntries(columns.map((c) => [c.name, c.type]))] };
+    const statement = this.statements.get(table) ?? this.statements.set(table, insertStatement(await this.datasetRef(), table)).get(table)!;
+    // The parameter as the REST API takes it, so that the client has nothing to convert.
+    const queryParameters = [{ name: 'rows', parameterType: statement.type, parameterValue: { arrayValues: rows.map(statement.value) } }];
 
     const jobId = `ingest_${table.name}_${batchId}_${this.failedJobs.get(batchId) ?? 0}`;
     let job: Job;
@@ -71,7 +66,13 @@ export class BigQueryWarehouse implements Warehouse {
       // given a jobId it goes through the same jobs.insert, but without one it calls jobs.query
       // with a fresh random requestId per call, which BigQuery deduplicates only best-effort,
       // and never across our retries.
-      [job] = await bigquery.createQueryJob({ query, params, types, jobId, location });
+      [job] = (await bigquery.createQueryJob({
+        query: statement.sql,
+        queryParameters: queryParameters as never,
+        parameterMode: 'named',
+        jobId,
+        location,
+      })) as unknown as [Job];
     } catch (error) {
       const created = (error as { response?: { jobReference?: unknown } }).response?.jobReference;
       if (httpStatus(error) !== 409 && !created) throw writeError(error, 'jobs.insert');
@@ -200,6 +201,12 @@ export class BigQueryWarehouse implements Warehouse {
         options.authClient = auth;
       }
       this.client = new BigQuery(options);
+      this.client.interceptors.push({
+        request: (reqOpts: { method?: string; uri: string; qs?: object }) => {
+          if (reqOpts.method === 'POST' && /\/jobs$/.test(reqOpts.uri)) reqOpts.qs = { ...reqOpts.qs, fields: INSERT_FIELDS };
+          return reqOpts as never;
+        },
+      });
       // One line per request given up on; the write's own failure is logged by BatchWriter.
       this.deadlines = withDeadlines(this.client, this.config.warehouseTimeoutMs, (error) =>
         this.logger.warn({ message: 'BigQuery request timed out, aborted', request: error.request, timeoutMs: error.timeoutMs }),
@@ -231,7 +238,7 @@ export class BigQueryWarehouse implements Warehouse {
     for (;;) {
       let metadata: JobMetadata | undefined;
       try {
-        [metadata] = (await job.getMetadata()) as [JobMetadata, unknown];
+        [metadata] = (await job.getMetadata({ fields: POLL_FIELDS })) as [JobMetadata, unknown];
       } catch (error) {
         if (!isTransientPollFailure(error, Date.now() - started) || Date.now() + delay > deadline) throw writeError(error, 'jobs.get');
       }
@@ -260,10 +267,40 @@ export class BigQueryWarehouse implements Warehouse {
   }
 }
 
-/** TIMESTAMP parameters must be Date/BigQuery.timestamp: the client sends an ISO string as an empty value. */
-function toParam(value: RowValue | undefined, column: Column): unknown {
+/** What a poll reads of a job: BigQuery answers with these alone, not the whole job (which echoes every row). */
+const POLL_FIELDS = 'status,statistics/query/numDmlAffectedRows';
+/** What createJob() reads of the jobs.insert answer. */
+const INSERT_FIELDS = 'jobReference,status';
+
+interface InsertStatement {
+  readonly sql: string;
+  readonly type: unknown;
+  readonly value: (row: Row) => unknown;
+}
+
+/**
+ * A table's INSERT, built once: its SQL, its parameter's type, and how a row becomes a STRUCT
+ * value, exactly as the client would encode it (TIMESTAMP as Date.toJSON(), which the client
+ * sends for a millisecond Date; DATE as YYYY-MM-DD).
+ */
+function insertStatement(datasetRef: string, table: TableDef): InsertStatement {
+  const columns = table.columns;
+  return {
+    sql:
+      `INSERT INTO \`${datasetRef}.${table.name}\` (${columns.map((c) => `\`${c.name}\``).join(', ')}) ` +
+      `SELECT ${columns.map((c) => `s.\`${c.name}\``).join(', ')} FROM UNNEST(@rows) AS s`,
+    type: { type: 'ARRAY', arrayType: { type: 'STRUCT', structTypes: columns.map((c) => ({ name: c.name, type: { type: c.type } })) } },
+    value: (row) => {
+      const structValues: Record<string, { value: unknown }> = {};
+      for (const c of columns) structValues[c.name] = { value: toValue(row[c.name], c) };
+      return { structValues };
+    },
+  };
+}
+
+function toValue(value: RowValue | undefined, column: Column): unknown {
   if (value === undefined || value === null) return null;
-  if (value instanceof Date) return column.type === 'DATE' ? BigQuery.date(value.toISOString().slice(0, 10)) : BigQuery.timestamp(value);
+  if (value instanceof Date) return column.type === 'DATE' ? value.toJSON()?.slice(0, 10) : value.toJSON();
   return value;
 }
 
