@@ -91,6 +91,10 @@ export interface SeenRequest {
   bytes?: number;
   /** When it arrived (Date.now(), the real clock). */
   at?: number;
+  /** The query string, e.g. "?fields=status&prettyPrint=false". */
+  search?: string;
+  /** Size of the answer's body as sent (successful answers). */
+  answerBytes?: number;
 }
 
 /** A request the fake never answers: when it arrived, and when the client closed its connection. */
@@ -323,6 +327,7 @@ export class FakeBigQuery {
       host: req.headers.host,
       authorization: req.headers.authorization,
       at: Date.now(),
+      search: url.search,
     };
     try {
       await this.answer(req, res, url, route, seen);
@@ -398,7 +403,9 @@ export class FakeBigQuery {
         return sendError(res, error);
       }
     }
-    res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer));
+    const text = JSON.stringify(answer);
+    seen.answerBytes = Buffer.byteLength(text);
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(text);
   }
 
   /** Leaves a request open, unanswered, until its connection closes; then the handler returns. */

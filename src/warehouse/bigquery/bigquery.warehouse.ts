@@ -2,11 +2,12 @@ import { BigQuery, BigQueryOptions, Job, TableField, TableMetadata } from '@goog
 import { Logger } from '@nestjs/common';
 import { OAuth2Client } from 'google-auth-library';
 import { AppConfig } from '../../config/app-config';
-import { Column, ColumnType, renderSql, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
+import { ColumnType, renderSql, Row, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
 import { WarehouseWriteError, WriteResult } from '../warehouse-sink';
 import { withDeadlines } from './deadlines';
+import { InsertStatement } from './insert-statement';
 import { httpStatus, isTransientPollFailure, jobError, writeError } from './failures';
 
 /** Column types as the tables API spells them in a schema. */
@@ -27,9 +28,8 @@ const JOB_WAIT_MS = 120_000;
 const MAX_REMEMBERED_BATCHES = 1_000;
 
 /**
- * The production warehouse. Each batch is one DML job:
- *   INSERT INTO `project.dataset.table` (cols) SELECT s.col, ... FROM UNNEST(@rows) AS s
- * with a single ARRAY<STRUCT<...>> parameter typed from sql/, so that no event data is ever SQL text.
+ * The production warehouse. Each batch is one DML job, an INSERT with the batch as a single typed
+ * ARRAY<STRUCT<...>> parameter (InsertStatement), so that no event data is ever SQL text.
  */
 export class BigQueryWarehouse implements Warehouse {
   private readonly logger = new Logger(BigQueryWarehouse.name);
@@ -54,31 +54,28 @@ export class BigQueryWarehouse implements Warehouse {
   async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<WriteResult> {
     const bigquery = this.bigquery();
     const location = this.config.bigquery.location;
-    const statement = this.statements.get(table) ?? this.statements.set(table, insertStatement(await this.datasetRef(), table)).get(table)!;
-    // The parameter as the REST API takes it, so that the client has nothing to convert.
-    const queryParameters = [{ name: 'rows', parameterType: statement.type, parameterValue: { arrayValues: rows.map(statement.value) } }];
-
+    const projectId = await this.project();
+    let statement = this.statements.get(table);
+    if (!statement) this.statements.set(table, (statement = new InsertStatement(`${projectId}.${this.config.dataset}`, table)));
     const jobId = `ingest_${table.name}_${batchId}_${this.failedJobs.get(batchId) ?? 0}`;
-    let job: Job;
+    const body = statement.body(rows, { projectId, jobId, location });
     try {
-      // createQueryJob() with our jobId is jobs.insert with jobReference.jobId = our id, so a
-      // retry after a lost answer gets 409 instead of a second INSERT. query() would not do:
-      // given a jobId it goes through the same jobs.insert, but without one it calls jobs.query
-      // with a fresh random requestId per call, which BigQuery deduplicates only best-effort,
-      // and never across our retries.
-      [job] = (await bigquery.createQueryJob({
-        query: statement.sql,
-        queryParameters: queryParameters as never,
-        parameterMode: 'named',
-        jobId,
-        location,
-      })) as unknown as [Job];
+      // jobs.insert with our job id, so that a retry after a lost answer gets 409 instead of a
+      // second INSERT (jobs.query would not do: it deduplicates on its requestId only best-effort,
+      // and never across our retries). Through the client's own authenticated request(), with the
+      // body as text: createQueryJob() would convert, copy and walk every value first.
+      await new Promise((resolve, reject) =>
+        bigquery.request(
+          { method: 'POST', uri: '/jobs', body, headers: { 'Content-Type': 'application/json' }, qs: { fields: INSERT_FIELDS } },
+          (error, answer) => (error ? reject(error) : resolve(answer)),
+        ),
+      );
     } catch (error) {
-      const created = (error as { response?: { jobReference?: unknown } }).response?.jobReference;
-      if (httpStatus(error) !== 409 && !created) throw writeError(error, 'jobs.insert');
       // 409: an earlier attempt created this job (its answer was lost); its outcome is ours.
-      job = bigquery.job(jobId, { location });
+      if (httpStatus(error) !== 409) throw writeError(error, 'jobs.insert');
     }
+    // A job that failed at once is answered 200 with its status: the poll reads it like any other.
+    const job = bigquery.job(jobId, { location });
     const affectedRows = await this.waitForJob(job, batchId);
     this.failedJobs.delete(batchId);
     return { affectedRows };
@@ -201,12 +198,6 @@ export class BigQueryWarehouse implements Warehouse {
         options.authClient = auth;
       }
       this.client = new BigQuery(options);
-      this.client.interceptors.push({
-        request: (reqOpts: { method?: string; uri: string; qs?: object }) => {
-          if (reqOpts.method === 'POST' && /\/jobs$/.test(reqOpts.uri)) reqOpts.qs = { ...reqOpts.qs, fields: INSERT_FIELDS };
-          return reqOpts as never;
-        },
-      });
       // One line per request given up on; the write's own failure is logged by BatchWriter.
       this.deadlines = withDeadlines(this.client, this.config.warehouseTimeoutMs, (error) =>
         this.logger.warn({ message: 'BigQuery request timed out, aborted', request: error.request, timeoutMs: error.timeoutMs }),
@@ -215,9 +206,12 @@ export class BigQueryWarehouse implements Warehouse {
     return this.client;
   }
 
+  private async project(): Promise<string> {
+    return (this.projectId ??= this.config.bigquery.projectId ?? (await this.bigquery().getProjectId()));
+  }
+
   private async datasetRef(): Promise<string> {
-    this.projectId ??= this.config.bigquery.projectId ?? (await this.bigquery().getProjectId());
-    return `${this.projectId}.${this.config.dataset}`;
+    return `${await this.project()}.${this.config.dataset}`;
   }
 
   /** Runs a DDL statement to completion. */
@@ -267,42 +261,10 @@ export class BigQueryWarehouse implements Warehouse {
   }
 }
 
-/** What a poll reads of a job: BigQuery answers with these alone, not the whole job (which echoes every row). */
+/** What a poll reads of a job: BigQuery answers with these alone, not the whole job, which echoes every row. */
 const POLL_FIELDS = 'status,statistics/query/numDmlAffectedRows';
-/** What createJob() reads of the jobs.insert answer. */
+/** What jobs.insert answers with: its reference and status, not the whole job. */
 const INSERT_FIELDS = 'jobReference,status';
-
-interface InsertStatement {
-  readonly sql: string;
-  readonly type: unknown;
-  readonly value: (row: Row) => unknown;
-}
-
-/**
- * A table's INSERT, built once: its SQL, its parameter's type, and how a row becomes a STRUCT
- * value, exactly as the client would encode it (TIMESTAMP as Date.toJSON(), which the client
- * sends for a millisecond Date; DATE as YYYY-MM-DD).
- */
-function insertStatement(datasetRef: string, table: TableDef): InsertStatement {
-  const columns = table.columns;
-  return {
-    sql:
-      `INSERT INTO \`${datasetRef}.${table.name}\` (${columns.map((c) => `\`${c.name}\``).join(', ')}) ` +
-      `SELECT ${columns.map((c) => `s.\`${c.name}\``).join(', ')} FROM UNNEST(@rows) AS s`,
-    type: { type: 'ARRAY', arrayType: { type: 'STRUCT', structTypes: columns.map((c) => ({ name: c.name, type: { type: c.type } })) } },
-    value: (row) => {
-      const structValues: Record<string, { value: unknown }> = {};
-      for (const c of columns) structValues[c.name] = { value: toValue(row[c.name], c) };
-      return { structValues };
-    },
-  };
-}
-
-function toValue(value: RowValue | undefined, column: Column): unknown {
-  if (value === undefined || value === null) return null;
-  if (value instanceof Date) return column.type === 'DATE' ? value.toJSON()?.slice(0, 10) : value.toJSON();
-  return value;
-}
 
 interface JobMetadata {
   status?: { state?: string; errorResult?: { reason?: string; message?: string } };

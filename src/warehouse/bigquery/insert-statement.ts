@@ -1,0 +1,64 @@
+import { Row, TableDef } from '../contracts';
+
+/**
+ * One table's batched INSERT as the jobs.insert request body, built once per table: the SQL, the
+ * parameter's type and each column's name are JSON text already, and a batch adds only its rows.
+ *
+ *   INSERT INTO `project.dataset.table` (cols) SELECT s.col, ... FROM UNNEST(@rows) AS s
+ *
+ * with a single ARRAY<STRUCT<...>> parameter typed from sql/, so that no event data is ever SQL
+ * text. The body is what the client's createQueryJob() sends for the same rows (the e2e tests
+ * compare them), without its per-value conversion, its deep copies of the request and its walk of
+ * every value for a project-id placeholder: about 60 µs of CPU per row, measured, for nothing.
+ */
+export class InsertStatement {
+  readonly sql: string;
+  private readonly head: string;
+  private readonly keys: readonly string[];
+  private readonly names: readonly string[];
+  private readonly dates: readonly boolean[];
+
+  constructor(datasetRef: string, table: TableDef) {
+    const columns = table.columns;
+    this.sql =
+      `INSERT INTO \`${datasetRef}.${table.name}\` (${columns.map((c) => `\`${c.name}\``).join(', ')}) ` +
+      `SELECT ${columns.map((c) => `s.\`${c.name}\``).join(', ')} FROM UNNEST(@rows) AS s`;
+    // Struct fields carry the column names; the SELECT list names them, so nothing depends on field order.
+    const type = {
+      type: 'ARRAY',
+      arrayType: { type: 'STRUCT', structTypes: columns.map((c) => ({ name: c.name, type: { type: c.type } })) },
+    };
+    this.head =
+      `{"configuration":{"query":{"useLegacySql":false,"query":${JSON.stringify(this.sql)},"parameterMode":"named",` +
+      `"queryParameters":[{"name":"rows","parameterType":${JSON.stringify(type)},"parameterValue":{"arrayValues":[`;
+    this.names = columns.map((c) => c.name);
+    this.dates = columns.map((c) => c.type === 'DATE');
+    this.keys = columns.map((c, i) => `${i === 0 ? '' : ','}${JSON.stringify(c.name)}:{"value":`);
+  }
+
+  /** The jobs.insert body for these rows under this job id: the job's reference and its query. */
+  body(rows: readonly Row[], jobReference: { projectId: string; jobId: string; location: string }): string {
+    let out = this.head;
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      out += r === 0 ? '{"structValues":{' : ',{"structValues":{';
+      for (let i = 0; i < this.names.length; i++) out += this.keys[i] + valueJson(row[this.names[i]], this.dates[i]) + '}';
+      out += '}}';
+    }
+    return `${out}]}}]}},"jobReference":${JSON.stringify(jobReference)}}`;
+  }
+}
+
+/**
+ * A value as the client encodes it: a Date as the client sends a millisecond Date (its toJSON(),
+ * exact to the millisecond, as TIMESTAMP; YYYY-MM-DD as DATE), everything else as JSON, null for
+ * a missing value.
+ */
+function valueJson(value: unknown, date: boolean): string {
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof Date) {
+    const iso = value.toJSON();
+    return JSON.stringify(date && iso ? iso.slice(0, 10) : iso);
+  }
+  return JSON.stringify(value);
+}
