@@ -235,7 +235,10 @@ export class FakeBigQuery {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 1000;
+    // Idle connections stay open, as BigQuery's front end keeps them: Node's agent does not reuse a
+    // connection whose server announces `Keep-Alive: timeout=1` or less, so a short timeout here
+    // made the client open a new connection for every request. stop() closes them all.
+    this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }
