@@ -49,16 +49,28 @@ export class InsertStatement {
   }
 }
 
+/** What JSON.stringify escapes in a string (quote, backslash, control characters) or may (a lone surrogate). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON escapes
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /**
- * A value as the client encodes it: a Date as the client sends a millisecond Date (its toJSON(),
- * exact to the millisecond, as TIMESTAMP; YYYY-MM-DD as DATE), everything else as JSON, null for
- * a missing value.
+ * A value as the client encodes it, as JSON.stringify would write it: a Date as the client sends a
+ * millisecond Date (its toJSON(), exact to the millisecond, as TIMESTAMP; YYYY-MM-DD as DATE),
+ * null for a missing value. Without JSON.stringify where the answer is known: most values.
  */
 function valueJson(value: unknown, date: boolean): string {
+  switch (typeof value) {
+    case 'string':
+      return ESCAPED.test(value) ? JSON.stringify(value) : `"${value}"`;
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+  }
   if (value === null || value === undefined) return 'null';
   if (value instanceof Date) {
     const iso = value.toJSON();
-    return JSON.stringify(date && iso ? iso.slice(0, 10) : iso);
+    return iso === null ? 'null' : `"${date ? iso.slice(0, 10) : iso}"`;
   }
   return JSON.stringify(value);
 }
