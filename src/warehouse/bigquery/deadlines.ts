@@ -31,12 +31,19 @@ interface Call {
 }
 
 const calls = new AsyncLocalStorage<Call>();
+/**
+ * Calls whose request has not called back yet. An AsyncLocalStorage costs every promise of the
+ * process a hook while it is enabled (about 2 % of the API's CPU under load, measured on Node 20),
+ * so it is enabled only while one of our requests is on its way.
+ */
+let open = 0;
 let watching = false;
 
 /**
- * Node publishes every http.request() on this channel, synchronously and in the caller's async
- * context: that is how the ClientRequest that teeny-request and node-fetch create deep inside the
- * client is tied to the call that caused it, and can be destroyed when its deadline passes.
+ * Node publishes each client request on this channel once it is sent (when it is handed to its
+ * socket), in the async context of the code that made it: that is how the ClientRequest that
+ * teeny-request and node-fetch create deep inside the client is tied to the call that caused it,
+ * and can be destroyed when its deadline passes.
  */
 function watchRequests(): void {
   if (watching) return;
@@ -88,6 +95,8 @@ export function withDeadlines(
     const callback = optionsOrCallback as Callback;
     const call: Call = { requests: new Set() };
     const ms = deadlineOf(reqOpts, timeoutMs);
+    open++;
+    let answered = false;
     let settled = false;
     const settle: Callback = (error, ...rest) => {
       if (settled) return;
@@ -107,7 +116,15 @@ export function withDeadlines(
       abort(error);
     }, ms);
     inFlight.add(abort);
-    return calls.run(call, () => send(reqOpts, settle));
+    // A call given up on still calls back later (its request destroyed, or failed): only then is it closed.
+    const onAnswer: Callback = (error, ...rest) => {
+      if (!answered) {
+        answered = true;
+        if (--open === 0) calls.disable();
+      }
+      settle(error, ...rest);
+    };
+    return calls.run(call, () => send(reqOpts, onAnswer));
   };
   client.makeAuthenticatedRequest = Object.assign(bounded, send) as unknown as BigQuery['makeAuthenticatedRequest'];
   return {
