@@ -7,9 +7,13 @@ import { IngestStats } from '../src/stats/ingest-stats';
 import { BatchWriter } from '../src/warehouse/batch-writer.service';
 import { SqlCatalog, websiteEvents } from '../src/warehouse/contracts';
 import { BigQueryWarehouse } from '../src/warehouse/bigquery/bigquery.warehouse';
-import { RequestTimeoutError } from '../src/warehouse/bigquery/deadlines';
+import { RequestTimeoutError, withDeadlines } from '../src/warehouse/bigquery/deadlines';
+import { BigQuery } from '@google-cloud/bigquery';
+import { OAuth2Client } from 'google-auth-library';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { createWarehouse } from '../src/warehouse/warehouse.factory';
-import { bigQueryEnv, tableRef } from './fake-bigquery/env';
+import { ACCESS_TOKEN, bigQueryEnv, PROJECT, tableRef } from './fake-bigquery/env';
 import { FakeBigQuery, Route } from './fake-bigquery/fake-bigquery';
 import { startApp, TestApp } from './support/app';
 import { appBeacon } from './support/payloads';
@@ -184,5 +188,51 @@ describe('Deadlines on every request of the adapter (e2e)', () => {
     await warehouse.close();
     await hung.closed;
     expect(await write).toMatchObject({ retryable: true, message: expect.stringMatching(/BigQuery client closed/) });
+  });
+
+  it('counts the token in the deadline: a token that comes too late fails the call, and its request is destroyed as it is sent', async () => {
+    // An auth client whose token arrives when the test says (as a metadata server that hangs would never).
+    let giveToken!: () => void;
+    const tokenGiven = new Promise<void>((resolve) => (giveToken = resolve));
+    class SlowAuth extends OAuth2Client {
+      override async getRequestHeaders(url?: string | URL) {
+        await tokenGiven;
+        return super.getRequestHeaders(url);
+      }
+    }
+    const authClient = new SlowAuth();
+    authClient.setCredentials({ access_token: ACCESS_TOKEN });
+    const client = new BigQuery({ projectId: PROJECT, apiEndpoint: fake.url, authClient, autoRetry: false });
+    const timedOut: RequestTimeoutError[] = [];
+    withDeadlines(client, TIMEOUT_MS, (error) => timedOut.push(error));
+    const sent: ClientRequest[] = [];
+    let onSent = (_: ClientRequest) => {};
+    const onStart = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      sent.push(request);
+      onSent(request);
+    };
+    subscribe('http.client.request.start', onStart);
+    try {
+      const error = await client
+        .dataset('analytics')
+        .getMetadata()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(RequestTimeoutError);
+      expect(timedOut.map((e) => e.request)).toEqual(['GET /datasets/analytics']);
+      expect(sent).toEqual([]); // still waiting for its token
+      const started = new Promise<ClientRequest>((resolve) => (onSent = resolve));
+      giveToken();
+      const request = await started;
+      await new Promise((resolve) => (request.closed ? resolve(undefined) : request.once('close', resolve)));
+      expect(request.destroyed).toBe(true);
+      expect(request.res).toBeNull(); // no answer was read
+      expect(fake.requests.filter((r) => r.route === 'datasets.get' && r.status !== undefined)).toEqual([]);
+    } finally {
+      unsubscribe('http.client.request.start', onStart);
+    }
   });
 });

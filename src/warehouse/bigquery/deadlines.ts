@@ -28,13 +28,15 @@ export const QUERY_WAIT_MS = 10_000;
 interface Call {
   readonly requests: Set<ClientRequest>;
   expired?: Error;
+  /** The call needs its async context no more: its request has been sent, or it called back. */
+  release(): void;
 }
 
 const calls = new AsyncLocalStorage<Call>();
 /**
- * Calls whose request has not called back yet. An AsyncLocalStorage costs every promise of the
- * process a hook while it is enabled (about 2 % of the API's CPU under load, measured on Node 20),
- * so it is enabled only while one of our requests is on its way.
+ * Calls whose request has been neither sent nor called back. An AsyncLocalStorage costs every
+ * promise of the process a hook while it is enabled (about 2 % of the API's CPU under load,
+ * measured on Node 20), so it is enabled only while a call is on its way to its socket.
  */
 let open = 0;
 let watching = false;
@@ -52,12 +54,12 @@ function watchRequests(): void {
     const call = calls.getStore();
     if (!call) return;
     const { request } = message as { request: ClientRequest };
-    if (call.expired) {
-      request.destroy(call.expired);
-      return;
+    if (call.expired) request.destroy(call.expired);
+    else {
+      call.requests.add(request);
+      request.once('close', () => call.requests.delete(request));
     }
-    call.requests.add(request);
-    request.once('close', () => call.requests.delete(request));
+    call.release();
   });
 }
 
@@ -93,10 +95,17 @@ export function withDeadlines(
     // Streams and `onAuthenticated` are not used by the adapter.
     if (typeof optionsOrCallback !== 'function') return send(reqOpts, optionsOrCallback);
     const callback = optionsOrCallback as Callback;
-    const call: Call = { requests: new Set() };
-    const ms = deadlineOf(reqOpts, timeoutMs);
+    let released = false;
+    const call: Call = {
+      requests: new Set(),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--open === 0) calls.disable();
+      },
+    };
     open++;
-    let answered = false;
+    const ms = deadlineOf(reqOpts, timeoutMs);
     let settled = false;
     const settle: Callback = (error, ...rest) => {
       if (settled) return;
@@ -116,12 +125,9 @@ export function withDeadlines(
       abort(error);
     }, ms);
     inFlight.add(abort);
-    // A call given up on still calls back later (its request destroyed, or failed): only then is it closed.
+    // A call given up on before its request was sent keeps its context: that request is destroyed when it is.
     const onAnswer: Callback = (error, ...rest) => {
-      if (!answered) {
-        answered = true;
-        if (--open === 0) calls.disable();
-      }
+      call.release();
       settle(error, ...rest);
     };
     return calls.run(call, () => send(reqOpts, onAnswer));
