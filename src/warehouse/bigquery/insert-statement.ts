@@ -9,7 +9,8 @@ import { Row, TableDef } from '../contracts';
  * with a single ARRAY<STRUCT<...>> parameter typed from sql/, so that no event data is ever SQL
  * text. The body is what the client's createQueryJob() sends for the same rows (the e2e tests
  * compare them), without its per-value conversion, its deep copies of the request and its walk of
- * every value for a project-id placeholder: about 60 µs of CPU per row, measured, for nothing.
+ * every value for a project-id placeholder: a 500-row batch of telemetry took 60-95 µs of CPU per
+ * row to write through createQueryJob(), 20-30 µs this way, HTTP included.
  */
 export class InsertStatement {
   readonly sql: string;
