@@ -72,6 +72,7 @@ describe('AppConfig.fromEnv', () => {
     [{ MAX_BUFFERED_EVENTS: '5000000' }, /^Invalid configuration: MAX_BUFFERED_EVENTS="5000000": must not be greater than 1000000$/],
     [{ RETRY_BASE_DELAY_MS: '3600000' }, /^Invalid configuration: RETRY_BASE_DELAY_MS="3600000": must not be greater than 60000$/],
     [{ SHUTDOWN_FLUSH_TIMEOUT_MS: '-1' }, /^Invalid configuration: SHUTDOWN_FLUSH_TIMEOUT_MS="-1": must not be less than 0$/],
+    [{ WAREHOUSE_TIMEOUT_MS: '50' }, /^Invalid configuration: WAREHOUSE_TIMEOUT_MS="50": must not be less than 100$/],
     [{ HOST: 'localhost:3000' }, /^Invalid configuration: HOST="localhost:3000": must be an IP address/],
     [{ BIGQUERY_LOCATION: 'europe' }, /^Invalid configuration: BIGQUERY_LOCATION="europe": must be a BigQuery location, e.g. US, EU/],
     [{ BIGQUERY_LOCATION: 'us-central' }, /^Invalid configuration: BIGQUERY_LOCATION="us-central": must be a BigQuery location/],

@@ -154,6 +154,13 @@ class Environment {
   @Max(600_000)
   SHUTDOWN_FLUSH_TIMEOUT_MS = 2000;
 
+  /** Deadline of every warehouse call (a BigQuery request, a DuckDB write): past it the attempt fails, retryably. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  WAREHOUSE_TIMEOUT_MS = 30_000;
+
   @IsOptional()
   @IsString()
   NODE_ENV?: string = undefined;
@@ -321,6 +328,7 @@ export class AppConfig {
   readonly writeMaxAttempts: number;
   readonly retryBaseDelayMs: number;
   readonly shutdownFlushTimeoutMs: number;
+  readonly warehouseTimeoutMs: number;
   readonly adminToken?: string;
   readonly dashboardPassword?: string;
   /** Shared key for the daily visitor-id salt; undefined: a random salt per process and UTC day. */
@@ -408,6 +416,7 @@ export class AppConfig {
     this.writeMaxAttempts = e.WRITE_MAX_ATTEMPTS;
     this.retryBaseDelayMs = e.RETRY_BASE_DELAY_MS;
     this.shutdownFlushTimeoutMs = e.SHUTDOWN_FLUSH_TIMEOUT_MS;
+    this.warehouseTimeoutMs = e.WAREHOUSE_TIMEOUT_MS;
     this.adminToken = e.ADMIN_TOKEN;
     this.dashboardPassword = e.DASHBOARD_PASSWORD;
     this.visitorSecret = e.VISITOR_SECRET;

@@ -291,3 +291,110 @@ describe('signals for tests', () => {
     expect(names()).toEqual(['a']);
   });
 });
+
+describe('requests that are never answered', () => {
+  /** A jobs.insert for one row, as the client sends it, that the test can abort (the client cannot). */
+  function abortableInsert(jobId: string, signal: AbortSignal): Promise<unknown> {
+    const body = {
+      jobReference: { projectId: PROJECT, jobId, location: 'US' },
+      configuration: {
+        query: {
+          query: SQL,
+          useLegacySql: false,
+          parameterMode: 'named',
+          queryParameters: [
+            {
+              name: 'rows',
+              parameterType: {
+                type: 'ARRAY',
+                arrayType: {
+                  type: 'STRUCT',
+                  structTypes: [
+                    { name: 'name', type: { type: 'STRING' } },
+                    { name: 'at', type: { type: 'TIMESTAMP' } },
+                  ],
+                },
+              },
+              parameterValue: { arrayValues: [{ structValues: { name: { value: 'hung' }, at: { value: null } } }] },
+            },
+          ],
+        },
+      },
+    };
+    return fetch(`${fake.url}/bigquery/v2/projects/${PROJECT}/jobs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ACCESS_TOKEN}` },
+      body: JSON.stringify(body),
+      signal,
+    }).catch((error: unknown) => error);
+  }
+
+  it.each([
+    ['hang', 'nothing is done', [], 200],
+    ['hang-after-work', 'the job is created and runs', ['hung'], 409],
+  ] as const)('%s: %s, the request stays open until the client aborts it', async (mode, _, stored, retryStatus) => {
+    fake.inject({ route: 'jobs.insert', mode, times: 1 });
+    const hang = fake.nextHang('jobs.insert');
+    const abort = new AbortController();
+    const request = abortableInsert('hung_job', abort.signal);
+    const hung = await hang;
+    expect(hung.seen.body.jobReference.jobId).toBe('hung_job');
+    expect(names()).toEqual(stored);
+    expect(fake.counters).toMatchObject({ hung: 1, hungClosed: 0 });
+    abort.abort();
+    expect(await hung.closed).toBeGreaterThanOrEqual(hung.arrivedAt);
+    expect(await request).toMatchObject({ name: 'AbortError' });
+    expect(fake.counters.hungClosed).toBe(1);
+    // The next request is answered: the same job id is new (hang) or taken (hang-after-work).
+    const retried = fake.nextAnswer('jobs.insert');
+    await insert([{ name: 'hung' }], 'hung_job').catch(() => undefined);
+    expect((await retried).status).toBe(retryStatus);
+    expect(names()).toEqual(['hung']);
+  });
+
+  it('hangs jobs.get too; the job is there for the next poll', async () => {
+    await insert([{ name: 'a' }], 'polled');
+    fake.inject({ route: 'jobs.get', mode: 'hang', times: 1 });
+    const hang = fake.nextHang('jobs.get');
+    const abort = new AbortController();
+    const poll = fetch(`${fake.url}/bigquery/v2/projects/${PROJECT}/jobs/polled?location=US`, { signal: abort.signal }).catch(
+      (e: unknown) => e,
+    );
+    await hang;
+    abort.abort();
+    await poll;
+    expect((await metadata('polled')).status.state).toBe('DONE');
+  });
+});
+
+describe('partial responses (the fields parameter)', () => {
+  it('trims a jobs.get answer to the fields named, nested by "/"', async () => {
+    await insert([{ name: 'a' }, { name: 'b' }], 'trimmed');
+    const [job] = await bq.job('trimmed', { location: 'US' }).getMetadata({ fields: 'status,statistics/query/numDmlAffectedRows' });
+    expect(job).toEqual({ status: { state: 'DONE' }, statistics: { query: { numDmlAffectedRows: '2' } } });
+  });
+
+  it('trims a jobs.insert answer, and selects sub-fields in parentheses', async () => {
+    const answer = await new Promise((resolve, reject) =>
+      bq.request(
+        {
+          method: 'POST',
+          uri: '/jobs',
+          json: {
+            jobReference: { projectId: PROJECT, jobId: 'trimmed_insert', location: 'US' },
+            configuration: { query: { query: `SELECT * FROM \`${TABLE}\``, useLegacySql: false } },
+          },
+          qs: { fields: 'jobReference(jobId,location),status/state' },
+        },
+        (error, body) => (error ? reject(error) : resolve(body)),
+      ),
+    );
+    expect(answer).toEqual({ jobReference: { jobId: 'trimmed_insert', location: 'US' }, status: { state: 'DONE' } });
+  });
+
+  it('answers 400 for a field the resource does not have, as BigQuery does', async () => {
+    await insert([{ name: 'a' }], 'typo');
+    const error = await rejection(bq.job('typo', { location: 'US' }).getMetadata({ fields: 'stauts' }));
+    expect(error.code).toBe(400);
+  });
+});

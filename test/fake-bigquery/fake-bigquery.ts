@@ -17,7 +17,12 @@ import { AddressInfo } from 'node:net';
  * - switched on per test: the DML rate limit reported as a failed job (`dmlRateLimitAs`),
  *   PENDING INSERT jobs past a daily count (`queueInsertsAfter`), a value that fails a whole
  *   statement (`badValue`), a wrong affected-row count (`reportAffectedRows`), a 404 on
- *   jobs.get just after creation (`jobsGetNotFoundFirst`), and 5xx / lost answers (`inject`).
+ *   jobs.get just after creation (`jobsGetNotFoundFirst`), 5xx / lost answers, and requests
+ *   that are never answered, with or without their work done (`inject`);
+ * - partial responses: the standard `fields` parameter ("Working with partial resources",
+ *   https://cloud.google.com/bigquery/docs/api-performance#partial-response) trims a successful
+ *   answer to the fields it names (`a,b/c,d(e,f)`); an unknown top-level field is a 400, as in
+ *   Google's APIs. Errors are never trimmed.
  */
 
 export const DML_LIMIT = 25;
@@ -59,9 +64,11 @@ export interface Fault {
   route: Route;
   /**
    * 'status': answer with an HTTP error and do nothing; 'lose': do the work, then cut the connection;
-   * 'fail-job' (jobs.insert): create the job, but let it finish failed with `reason` and no effect.
+   * 'fail-job' (jobs.insert): create the job, but let it finish failed with `reason` and no effect;
+   * 'hang': never answer, and do nothing; 'hang-after-work': do the work, then never answer. A hung
+   * request stays open until the client gives up on it (see nextHang) or the fake stops.
    */
-  mode: 'status' | 'lose' | 'fail-job';
+  mode: 'status' | 'lose' | 'fail-job' | 'hang' | 'hang-after-work';
   status?: number;
   reason?: string;
   /** The error's message (default: "Injected fault" / "Injected job failure"). */
@@ -82,6 +89,20 @@ export interface SeenRequest {
   body?: any;
   /** Size of the request body as received. */
   bytes?: number;
+  /** When it arrived (Date.now(), the real clock). */
+  at?: number;
+  /** The query string, e.g. "?fields=status&prettyPrint=false". */
+  search?: string;
+  /** Size of the answer's body as sent (successful answers). */
+  answerBytes?: number;
+}
+
+/** A request the fake never answers: when it arrived, and when the client closed its connection. */
+export interface HungRequest {
+  seen: SeenRequest;
+  arrivedAt: number;
+  /** Resolves with the time (Date.now()) at which the connection closed: the client aborted the request. */
+  closed: Promise<number>;
 }
 
 export interface Field {
@@ -168,6 +189,9 @@ export class FakeBigQuery {
     queueFull: 0,
     badStatements: 0,
     notFoundAfterInsert: 0,
+    hung: 0,
+    /** Hung requests whose connection the client closed. */
+    hungClosed: 0,
   };
   /** Added before each answer. */
   latencyMs = 0;
@@ -200,6 +224,7 @@ export class FakeBigQuery {
   private readonly holding = new Set<Route>();
   private readonly answered: { route: Route; resolve: (seen: SeenRequest) => void }[] = [];
   private readonly arrivals: { route: Route; resolve: () => void }[] = [];
+  private readonly hangWaiters: { route: Route; resolve: (hung: HungRequest) => void }[] = [];
   private server?: Server;
   private failNextJob?: { reason: string; message: string };
 
@@ -210,7 +235,10 @@ export class FakeBigQuery {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 1000;
+    // Idle connections stay open, as BigQuery's front end keeps them: Node's agent does not reuse a
+    // connection whose server announces `Keep-Alive: timeout=1` or less, so a short timeout here
+    // made the client open a new connection for every request. stop() closes them all.
+    this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }
@@ -231,6 +259,11 @@ export class FakeBigQuery {
   /** Resolves when the next request on a route has been answered (or its answer lost). */
   nextAnswer(route: Route): Promise<SeenRequest> {
     return new Promise((resolve) => this.answered.push({ route, resolve }));
+  }
+
+  /** Resolves when the next request on a route is left unanswered by a 'hang' or 'hang-after-work' fault. */
+  nextHang(route: Route): Promise<HungRequest> {
+    return new Promise((resolve) => this.hangWaiters.push({ route, resolve }));
   }
 
   /** Requests on a route wait (recorded, not answered) until release(); arrived() resolves when one is waiting. */
@@ -296,6 +329,8 @@ export class FakeBigQuery {
       route,
       host: req.headers.host,
       authorization: req.headers.authorization,
+      at: Date.now(),
+      search: url.search,
     };
     try {
       await this.answer(req, res, url, route, seen);
@@ -334,6 +369,16 @@ export class FakeBigQuery {
     }
     if (fault?.mode === 'fail-job')
       this.failNextJob = { reason: fault.reason ?? 'backendError', message: fault.message ?? 'Injected job failure' };
+    if (fault?.mode === 'hang' || fault?.mode === 'hang-after-work') {
+      if (fault.mode === 'hang-after-work') {
+        try {
+          this.dispatch(route, req.method ?? 'GET', url, body);
+        } catch (error) {
+          if (!(error instanceof BigQueryError)) throw error;
+        }
+      }
+      return this.hang(route, seen, res);
+    }
     let status = 200;
     let answer: unknown;
     try {
@@ -351,7 +396,34 @@ export class FakeBigQuery {
       return;
     }
     if (answer instanceof BigQueryError) return sendError(res, answer);
-    res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer));
+    const fields = url.searchParams.get('fields');
+    if (fields !== null) {
+      try {
+        answer = partialResponse(answer, parseFields(fields), route);
+      } catch (error) {
+        if (!(error instanceof BigQueryError)) throw error;
+        seen.status = error.status;
+        return sendError(res, error);
+      }
+    }
+    const text = JSON.stringify(answer);
+    seen.answerBytes = Buffer.byteLength(text);
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(text);
+  }
+
+  /** Leaves a request open, unanswered, until its connection closes; then the handler returns. */
+  private async hang(route: Route, seen: SeenRequest, res: ServerResponse): Promise<void> {
+    this.counters.hung++;
+    const closed = new Promise<number>((resolve) =>
+      res.once('close', () => {
+        this.counters.hungClosed++;
+        resolve(Date.now());
+      }),
+    );
+    const hung: HungRequest = { seen, arrivedAt: seen.at ?? Date.now(), closed };
+    for (let i = this.hangWaiters.length - 1; i >= 0; i--)
+      if (this.hangWaiters[i].route === route) this.hangWaiters.splice(i, 1)[0].resolve(hung);
+    await closed;
   }
 
   private nextFault(route: Route) {
@@ -810,6 +882,82 @@ function toWire(value: unknown, int64Timestamps: boolean): string | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return int64Timestamps ? String(value.getTime() * 1000) : String(value.getTime() / 1000);
   return String(value);
+}
+
+/** A `fields` selection: each field name with what is selected inside it (undefined: all of it). */
+type Selection = Map<string, Selection | undefined>;
+
+/** Parses the partial-response syntax: `a,b/c,d(e,f/g)`; `*` selects everything. */
+function parseFields(text: string): Selection | undefined {
+  let at = 0;
+  const bad = () => new BigQueryError(400, 'invalid', `Invalid field selection ${text}`);
+  // item := name [ '/' item | '(' list ')' ]
+  const item = (): [string, Selection | undefined] => {
+    const name = /^(?:\*|[A-Za-z_]\w*)/.exec(text.slice(at))?.[0];
+    if (!name) throw bad();
+    at += name.length;
+    if (text[at] === '/') {
+      at++;
+      const [inner, selection] = item();
+      return [name, inner === '*' ? undefined : new Map([[inner, selection]])];
+    }
+    if (text[at] === '(') {
+      at++;
+      const selection = list();
+      if (text[at++] !== ')') throw bad();
+      return [name, selection];
+    }
+    return [name, undefined];
+  };
+  // list := item { ',' item }
+  const list = (): Selection | undefined => {
+    const selection: Selection = new Map();
+    let all = false;
+    for (;;) {
+      const [name, inner] = item();
+      if (name === '*') all = true;
+      else selection.set(name, selection.has(name) ? union(selection.get(name), inner) : inner);
+      if (text[at] !== ',') return all ? undefined : selection;
+      at++;
+    }
+  };
+  const selection = list();
+  if (at !== text.length) throw bad();
+  return selection;
+}
+
+function union(a: Selection | undefined, b: Selection | undefined): Selection | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  const out: Selection = new Map(a);
+  for (const [name, inner] of b) out.set(name, out.has(name) ? union(out.get(name), inner) : inner);
+  return out;
+}
+
+/** The top-level fields of each resource the fake answers with: selecting another is a 400, as in BigQuery. */
+const RESOURCE_FIELDS: Partial<Record<Route, readonly string[]>> = {
+  'jobs.insert': ['kind', 'etag', 'id', 'selfLink', 'user_email', 'jobReference', 'configuration', 'status', 'statistics'],
+  'jobs.get': ['kind', 'etag', 'id', 'selfLink', 'user_email', 'jobReference', 'configuration', 'status', 'statistics'],
+};
+
+function partialResponse(answer: unknown, selection: Selection | undefined, route: Route): unknown {
+  const known = RESOURCE_FIELDS[route];
+  if (selection && known) {
+    for (const name of selection.keys()) {
+      if (!known.includes(name)) throw new BigQueryError(400, 'invalid', `Invalid field selection ${name}`);
+    }
+  }
+  return select(answer, selection);
+}
+
+function select(value: unknown, selection: Selection | undefined): unknown {
+  if (selection === undefined || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => select(item, selection));
+  const out: Record<string, unknown> = {};
+  for (const [name, inner] of selection) {
+    const field = (value as Record<string, unknown>)[name];
+    if (field !== undefined) out[name] = select(field, inner);
+  }
+  return out;
 }
 
 function unquote(name: string): string {

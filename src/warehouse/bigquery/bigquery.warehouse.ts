@@ -1,10 +1,13 @@
 import { BigQuery, BigQueryOptions, Job, TableField, TableMetadata } from '@google-cloud/bigquery';
+import { Logger } from '@nestjs/common';
 import { OAuth2Client } from 'google-auth-library';
 import { AppConfig } from '../../config/app-config';
-import { Column, ColumnType, renderSql, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
+import { ColumnType, renderSql, Row, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
 import { WarehouseWriteError, WriteResult } from '../warehouse-sink';
+import { withDeadlines } from './deadlines';
+import { InsertStatement } from './insert-statement';
 import { httpStatus, isTransientPollFailure, jobError, writeError } from './failures';
 
 /** Column types as the tables API spells them in a schema. */
@@ -25,15 +28,17 @@ const JOB_WAIT_MS = 120_000;
 const MAX_REMEMBERED_BATCHES = 1_000;
 
 /**
- * The production warehouse. Each batch is one DML job:
- *   INSERT INTO `project.dataset.table` (cols) SELECT s.col, ... FROM UNNEST(@rows) AS s
- * with a single ARRAY<STRUCT<...>> parameter typed from sql/, so that no event data is ever SQL text.
+ * The production warehouse. Each batch is one DML job, an INSERT with the batch as a single typed
+ * ARRAY<STRUCT<...>> parameter (InsertStatement), so that no event data is ever SQL text.
  */
 export class BigQueryWarehouse implements Warehouse {
+  private readonly logger = new Logger(BigQueryWarehouse.name);
   private client?: BigQuery;
+  private deadlines?: { abortAll(error: Error): void };
   private projectId?: string;
   /** batchId -> how many of its jobs have finished failed. A failed job's id can never run again. */
   private readonly failedJobs = new Map<string, number>();
+  private readonly statements = new Map<TableDef, InsertStatement>();
 
   constructor(
     private readonly config: AppConfig,
@@ -49,31 +54,28 @@ export class BigQueryWarehouse implements Warehouse {
   async write(table: TableDef, rows: readonly Row[], batchId: string): Promise<WriteResult> {
     const bigquery = this.bigquery();
     const location = this.config.bigquery.location;
-    const columns = table.columns;
-    const query =
-      `INSERT INTO \`${await this.datasetRef()}.${table.name}\` (${columns.map((c) => `\`${c.name}\``).join(', ')}) ` +
-      `SELECT ${columns.map((c) => `s.\`${c.name}\``).join(', ')} FROM UNNEST(@rows) AS s`;
-    // Struct fields carry the column names; the SELECT list names them, so nothing depends on
-    // field order. (The client checks `.type` on each array item to spot its own wrapper types:
-    // a row's `type` value is only ever "pageview" or "event", which it leaves alone.)
-    const params = { rows: rows.map((row) => Object.fromEntries(columns.map((c) => [c.name, toParam(row[c.name], c)]))) };
-    const types = { rows: [Object.fromEntries(columns.map((c) => [c.name, c.type]))] };
-
+    const projectId = await this.project();
+    let statement = this.statements.get(table);
+    if (!statement) this.statements.set(table, (statement = new InsertStatement(`${projectId}.${this.config.dataset}`, table)));
     const jobId = `ingest_${table.name}_${batchId}_${this.failedJobs.get(batchId) ?? 0}`;
-    let job: Job;
+    const body = statement.body(rows, { projectId, jobId, location });
     try {
-      // createQueryJob() with our jobId is jobs.insert with jobReference.jobId = our id, so a
-      // retry after a lost answer gets 409 instead of a second INSERT. query() would not do:
-      // given a jobId it goes through the same jobs.insert, but without one it calls jobs.query
-      // with a fresh random requestId per call, which BigQuery deduplicates only best-effort,
-      // and never across our retries.
-      [job] = await bigquery.createQueryJob({ query, params, types, jobId, location });
+      // jobs.insert with our job id, so that a retry after a lost answer gets 409 instead of a
+      // second INSERT (jobs.query would not do: it deduplicates on its requestId only best-effort,
+      // and never across our retries). Through the client's own authenticated request(), with the
+      // body as text: createQueryJob() would convert, copy and walk every value first.
+      await new Promise((resolve, reject) =>
+        bigquery.request(
+          { method: 'POST', uri: '/jobs', body, headers: { 'Content-Type': 'application/json' }, qs: { fields: INSERT_FIELDS } },
+          (error, answer) => (error ? reject(error) : resolve(answer)),
+        ),
+      );
     } catch (error) {
-      const created = (error as { response?: { jobReference?: unknown } }).response?.jobReference;
-      if (httpStatus(error) !== 409 && !created) throw writeError(error, 'jobs.insert');
       // 409: an earlier attempt created this job (its answer was lost); its outcome is ours.
-      job = bigquery.job(jobId, { location });
+      if (httpStatus(error) !== 409) throw writeError(error, 'jobs.insert');
     }
+    // A job that failed at once is answered 200 with its status: the poll reads it like any other.
+    const job = bigquery.job(jobId, { location });
     const affectedRows = await this.waitForJob(job, batchId);
     this.failedJobs.delete(batchId);
     return { affectedRows };
@@ -168,7 +170,10 @@ export class BigQueryWarehouse implements Warehouse {
     };
   }
 
+  /** Aborts what is still in flight: nothing of this client outlives it. */
   close(): Promise<void> {
+    this.deadlines?.abortAll(new Error('BigQuery client closed'));
+    this.deadlines = undefined;
     this.client = undefined;
     return Promise.resolve();
   }
@@ -193,13 +198,20 @@ export class BigQueryWarehouse implements Warehouse {
         options.authClient = auth;
       }
       this.client = new BigQuery(options);
+      // One line per request given up on; the write's own failure is logged by BatchWriter.
+      this.deadlines = withDeadlines(this.client, this.config.warehouseTimeoutMs, (error) =>
+        this.logger.warn({ message: 'BigQuery request timed out, aborted', request: error.request, timeoutMs: error.timeoutMs }),
+      );
     }
     return this.client;
   }
 
+  private async project(): Promise<string> {
+    return (this.projectId ??= this.config.bigquery.projectId ?? (await this.bigquery().getProjectId()));
+  }
+
   private async datasetRef(): Promise<string> {
-    this.projectId ??= this.config.bigquery.projectId ?? (await this.bigquery().getProjectId());
-    return `${this.projectId}.${this.config.dataset}`;
+    return `${await this.project()}.${this.config.dataset}`;
   }
 
   /** Runs a DDL statement to completion. */
@@ -220,7 +232,7 @@ export class BigQueryWarehouse implements Warehouse {
     for (;;) {
       let metadata: JobMetadata | undefined;
       try {
-        [metadata] = (await job.getMetadata()) as [JobMetadata, unknown];
+        [metadata] = (await job.getMetadata({ fields: POLL_FIELDS })) as [JobMetadata, unknown];
       } catch (error) {
         if (!isTransientPollFailure(error, Date.now() - started) || Date.now() + delay > deadline) throw writeError(error, 'jobs.get');
       }
@@ -249,12 +261,10 @@ export class BigQueryWarehouse implements Warehouse {
   }
 }
 
-/** TIMESTAMP parameters must be Date/BigQuery.timestamp: the client sends an ISO string as an empty value. */
-function toParam(value: RowValue | undefined, column: Column): unknown {
-  if (value === undefined || value === null) return null;
-  if (value instanceof Date) return column.type === 'DATE' ? BigQuery.date(value.toISOString().slice(0, 10)) : BigQuery.timestamp(value);
-  return value;
-}
+/** What a poll reads of a job: BigQuery answers with these alone, not the whole job, which echoes every row. */
+const POLL_FIELDS = 'status,statistics/query/numDmlAffectedRows';
+/** What jobs.insert answers with: its reference and status, not the whole job. */
+const INSERT_FIELDS = 'jobReference,status';
 
 interface JobMetadata {
   status?: { state?: string; errorResult?: { reason?: string; message?: string } };

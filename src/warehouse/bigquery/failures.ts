@@ -1,4 +1,5 @@
 import { WarehouseWriteError } from '../warehouse-sink';
+import { RequestTimeoutError } from './deadlines';
 
 /**
  * How BigQuery reports a failure, and whether the same batch is worth another attempt: the one
@@ -62,7 +63,7 @@ const BY_REASON = new Map(FAILURES.map((f) => [f.reason, f]));
  * Whether a failure is worth another attempt, from what BigQuery reported: a message about rate
  * limits always is; then the reason, as the table says; then the HTTP status: 401 (an access token
  * that expired mid-flight), 408, 429 and 5xx are; other 4xx are not; no HTTP answer at all
- * (resets, lost answers, timeouts) is.
+ * (resets, lost answers, our own deadline) is.
  */
 export function isRetryable(failure: { reason?: string; status?: number; message?: string }): boolean {
   if (failure.message && RATE_LIMIT_MESSAGE.test(failure.message)) return true;
@@ -98,7 +99,10 @@ export function writeError(error: unknown, call: string): WarehouseWriteError {
   const apiReason = (error as { errors?: { reason?: string }[] })?.errors?.[0]?.reason;
   const message = error instanceof Error ? error.message : String(error);
   const networkCode = (error as { code?: unknown })?.code;
-  const reason = apiReason ?? (status ? `HTTP ${status}` : typeof networkCode === 'string' ? networkCode : message.split('\n')[0]);
+  const reason =
+    error instanceof RequestTimeoutError
+      ? 'requestTimeout'
+      : (apiReason ?? (status ? `HTTP ${status}` : typeof networkCode === 'string' ? networkCode : message.split('\n')[0]));
   return new WarehouseWriteError(`${call}: ${message}`, reason, isRetryable({ reason: apiReason, status, message }), { cause: error });
 }
 
