@@ -7,6 +7,7 @@ import { WarehouseModule } from '../warehouse/warehouse.module';
 import { rateLimitKey } from './client-address';
 import { EventsController } from './events.controller';
 import { EventsService } from './events.service';
+import { SlidingWindowStore } from './sliding-window-store';
 import { Clock } from './clock';
 import { VisitorIds } from './visitor-ids';
 
@@ -24,6 +25,7 @@ const PREFLIGHT_MAX_AGE_S = 86_400;
         // `requests` in any window, and Retry-After says when its oldest request leaves it.
         throttlers: [{ limit: config.rateLimit.requests, ttl: config.rateLimit.windowMs, blockDuration: 0 }],
         getTracker: (req: Record<string, unknown>) => rateLimitKey(req as unknown as Request, config.production),
+        storage: new SlidingWindowStore(),
       }),
     }),
   ],
