@@ -1,6 +1,5 @@
-import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import cors from 'cors';
 import { Request } from 'express';
 import { AppConfig } from '../config/app-config';
 import { WarehouseModule } from '../warehouse/warehouse.module';
@@ -11,9 +10,7 @@ import { SlidingWindowStore } from './sliding-window-store';
 import { Clock } from './clock';
 import { VisitorIds } from './visitor-ids';
 
-/** Browsers may cache a preflight answer this long (Chromium caps it at 2 hours). */
-const PREFLIGHT_MAX_AGE_S = 86_400;
-
+/** CORS for the event routes is in the request gate (app.setup.ts), with the other checks made before Nest. */
 @Module({
   imports: [
     WarehouseModule,
@@ -32,18 +29,4 @@ const PREFLIGHT_MAX_AGE_S = 86_400;
   controllers: [EventsController],
   providers: [EventsService, VisitorIds, Clock],
 })
-export class EventsModule implements NestModule {
-  constructor(private readonly config: AppConfig) {}
-
-  configure(consumer: MiddlewareConsumer): void {
-    // The website's browsers come from the listed origins only (or from anywhere with `*`).
-    const websiteOrigins = this.config.allowsAnyWebsiteOrigin ? '*' : [...this.config.corsOrigins];
-    consumer
-      .apply(cors({ origin: websiteOrigins, methods: ['POST'], maxAge: PREFLIGHT_MAX_AGE_S }))
-      .forRoutes({ path: 'events/website', method: RequestMethod.ALL });
-    // Apps post from file:// pages (Origin: null) or their own hosts: any origin may send telemetry.
-    consumer
-      .apply(cors({ origin: true, methods: ['POST'], maxAge: PREFLIGHT_MAX_AGE_S }))
-      .forRoutes({ path: 'events/telemetry', method: RequestMethod.ALL });
-  }
-}
+export class EventsModule {}

@@ -27,7 +27,8 @@ export class SlidingWindowStore implements ThrottlerStorage, OnApplicationShutdo
   private readonly windows = new Map<string, HitWindow>();
   private sweeper?: NodeJS.Timeout;
 
-  increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<ThrottlerStorageRecord> {
+  /** One throttler per store (EventsModule has one): its name, the last argument, is not part of the key. */
+  increment(key: string, ttl: number, limit: number, blockDuration: number, _throttlerName?: string): Promise<ThrottlerStorageRecord> {
     if (blockDuration > 0) throw new Error('SlidingWindowStore implements the sliding window only: set blockDuration to 0');
     const now = Date.now();
     this.sweeper ??= setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS).unref();
