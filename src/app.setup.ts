@@ -1,10 +1,10 @@
 import { BadRequestException, INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import cors from 'cors';
 import { Application, NextFunction, Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { AppConfig } from './config/app-config';
-import { countRejectionsAfter, eventTableOf } from './events/rejection-counter';
+import { eventCors } from './events/event-cors';
+import { countRejectionsAfter, EVENT_TABLES } from './events/rejection-counter';
 import { ACCEPTED_CONTENT_TYPES, BodyError, MAX_BODY_BYTES, readJsonBody, unacceptedContentType } from './json-body';
 import { KnownPropertiesValidationPipe } from './known-properties.pipe';
 import { IngestStats } from './stats/ingest-stats';
@@ -13,8 +13,6 @@ import { TableName } from './warehouse/contracts';
 export { ACCEPTED_CONTENT_TYPES, MAX_BODY_BYTES };
 /** Events are flat; deeper nesting is an attack on the recursive transformers, not a client. */
 const MAX_BODY_DEPTH = 8;
-/** Browsers may cache a preflight answer this long (Chromium caps it at 2 hours). */
-const PREFLIGHT_MAX_AGE_S = 86_400;
 
 /**
  * Everything between the socket and the controllers, shared by main.ts and the e2e tests
@@ -56,10 +54,9 @@ export function configureApp(app: INestApplication): void {
 function requestGate(app: NestExpressApplication, stats: IngestStats, config: AppConfig) {
   // The website's browsers come from the listed origins only (or from anywhere with `*`); apps
   // post from file:// pages (Origin: null) or their own hosts: any origin may send telemetry.
-  const websiteOrigins = config.allowsAnyWebsiteOrigin ? '*' : [...config.corsOrigins];
-  const corsByTable: Record<TableName, ReturnType<typeof cors>> = {
-    website_events: cors({ origin: websiteOrigins, methods: ['POST'], maxAge: PREFLIGHT_MAX_AGE_S }),
-    telemetry: cors({ origin: true, methods: ['POST'], maxAge: PREFLIGHT_MAX_AGE_S }),
+  const corsByTable: Record<TableName, ReturnType<typeof eventCors>> = {
+    website_events: eventCors(config.allowsAnyWebsiteOrigin ? '*' : config.corsOrigins),
+    telemetry: eventCors(true),
   };
   // Read from Express's router on the first request, once Nest has registered every route, so
   // that this list cannot go stale.
@@ -68,7 +65,7 @@ function requestGate(app: NestExpressApplication, stats: IngestStats, config: Ap
   return (req: Request, res: Response, next: NextFunction): void => {
     routes ??= registeredRoutes(app.getHttpAdapter().getInstance() as Application);
     const path = normalizePath(req.path);
-    const table = eventTableOf(path);
+    const table = EVENT_TABLES.get(path);
     const methods = routes.get(path);
     if (methods && !methods.includes(req.method) && !(table && req.method === 'OPTIONS')) {
       res.set('Allow', [...methods, 'OPTIONS'].join(', '));
@@ -137,7 +134,8 @@ interface RouterLayer {
 
 /** Express matches paths case-insensitively and with or without a trailing slash. */
 function normalizePath(path: string): string {
-  return (path.length > 1 ? path.replace(/\/+$/, '') : path).toLowerCase();
+  if (path.length > 1 && path.endsWith('/')) path = path.replace(/\/+$/, '');
+  return path.toLowerCase();
 }
 
 /** The path as Express matches it: one trailing slash at most is optional. */

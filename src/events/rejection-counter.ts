@@ -4,14 +4,15 @@ import { Request, Response } from 'express';
 import { IngestStats } from '../stats/ingest-stats';
 import { TableName } from '../warehouse/contracts';
 
-const TABLE_BY_PATH: Record<string, TableName> = {
-  '/events/telemetry': 'telemetry',
-  '/events/website': 'website_events',
-};
+/** The table each event route writes, by its path in lower case without a trailing slash. */
+export const EVENT_TABLES: ReadonlyMap<string, TableName> = new Map([
+  ['/events/telemetry', 'telemetry'],
+  ['/events/website', 'website_events'],
+]);
 
 /** The table an event route writes, for the path as Express matches it (any case, optional trailing slash). */
 export function eventTableOf(path: string): TableName | undefined {
-  return TABLE_BY_PATH[path.replace(/(.)\/+$/, '$1').toLowerCase()];
+  return EVENT_TABLES.get(path.replace(/(.)\/+$/, '$1').toLowerCase());
 }
 
 /**
