@@ -1,7 +1,7 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
 import { toCountryCode } from '../../normalize/country';
-import { parseIsoDateTime } from '../../normalize/date-time';
+import { isoDateTimeMs } from '../../normalize/date-time';
 import { isReferrer, normalizeReferrer, REFERRER_MAX_BYTES } from '../../normalize/referrer';
 import { textProblem, utf8Bytes } from '../../normalize/text';
 
@@ -19,7 +19,7 @@ export function IsIsoDateTime(options?: ValidationOptions): PropertyDecorator {
         ...options,
       },
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && !Number.isNaN(parseIsoDateTime(value).getTime()),
+        validate: (value: unknown) => typeof value === 'string' && !Number.isNaN(isoDateTimeMs(value)),
       },
     });
 }
