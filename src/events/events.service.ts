@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { isbot } from 'isbot';
 import { AppConfig } from '../config/app-config';
 import { IngestStats } from '../stats/ingest-stats';
 import { BatchWriter } from '../warehouse/batch-writer.service';
 import { telemetry, TelemetryEvent, WebsiteEvent, websiteEvents } from '../warehouse/contracts';
-import { isBot } from './bot-filter';
 import { Clock } from './clock';
 import { VisitorIds } from './visitor-ids';
 
@@ -49,7 +49,7 @@ export class EventsService {
       this.stats.add('website_events', 'refused');
       return;
     }
-    if (!client.userAgent?.trim() || isBot(client.userAgent)) {
+    if (!client.userAgent?.trim() || isbot(client.userAgent)) {
       this.stats.add('website_events', 'botFiltered');
       return;
     }
