@@ -1,17 +1,18 @@
 import { BadRequestException, INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { Application, json, NextFunction, Request, Response } from 'express';
+import { Application, NextFunction, Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
-import { countRejections, eventTableOf } from './events/rejection-counter';
+import { AppConfig } from './config/app-config';
+import { eventCors } from './events/event-cors';
+import { countRejectionsAfter, EVENT_TABLES } from './events/rejection-counter';
+import { ACCEPTED_CONTENT_TYPES, BodyError, MAX_BODY_BYTES, readJsonBody, unacceptedContentType } from './json-body';
 import { KnownPropertiesValidationPipe } from './known-properties.pipe';
 import { IngestStats } from './stats/ingest-stats';
+import { TableName } from './warehouse/contracts';
 
-/** Event bodies are a few hundred bytes; anything near this is not a real client. */
-export const MAX_BODY_BYTES = 16 * 1024;
+export { ACCEPTED_CONTENT_TYPES, MAX_BODY_BYTES };
 /** Events are flat; deeper nesting is an attack on the recursive transformers, not a client. */
 const MAX_BODY_DEPTH = 8;
-/** sendBeacon() posts JSON as text/plain (no CORS preflight), so both types are parsed as JSON. */
-export const ACCEPTED_CONTENT_TYPES = ['application/json', 'text/plain'];
 
 /**
  * Everything between the socket and the controllers, shared by main.ts and the e2e tests
@@ -20,12 +21,7 @@ export const ACCEPTED_CONTENT_TYPES = ['application/json', 'text/plain'];
 export function configureApp(app: INestApplication): void {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
-  express.use(countRejections(app.get(IngestStats)));
-  express.use(methodNotAllowed(express));
-  express.use(requireAcceptedContentType);
-  express.use(json({ type: ACCEPTED_CONTENT_TYPES, limit: MAX_BODY_BYTES, strict: true }));
-  express.use(bodyErrorHandler);
-  express.use(requireJsonObject);
+  express.use(requestGate(express, app.get(IngestStats), app.get(AppConfig)));
   app.useGlobalPipes(
     new KnownPropertiesValidationPipe({
       whitelist: true, // newer clients may send more: drop unknown properties (before any walk), don't reject them
@@ -43,67 +39,92 @@ export function configureApp(app: INestApplication): void {
 }
 
 /**
- * 405 with Allow for a known path asked with a method it does not serve (GET /events/website),
- * instead of Nest's 404. OPTIONS on the event routes goes on to their cors middleware (CORS
- * preflights); elsewhere it gets 204 with Allow. The routes are read from Express's router on
- * the first request, once Nest has registered them all, so that this list cannot go stale.
+ * One middleware for what every request goes through before Nest, in this order:
+ *  1. 405 with Allow for a known path asked with a method it does not serve (GET /events/website),
+ *     instead of Nest's 404; OPTIONS gets 204 with Allow, except on the event routes (CORS below);
+ *  2. 415 for an event body that is neither JSON nor text/plain;
+ *  3. the body, parsed as JSON (readJsonBody), its errors answered as JSON rather than Express's
+ *     HTML page, and 400 for an array or a body nested deeper than MAX_BODY_DEPTH;
+ *  4. CORS on the event routes: preflights answered, headers set on what Nest answers.
+ * Every 4xx on an event route is counted as a rejected event: here for those answered here, by the
+ * controller's filter (CountRejections) for Nest's own (validation, rate limit). CORS preflights
+ * are not events. One layer instead of eight (each wrapped by Express, two of them by Nest), and
+ * no listener per request.
  */
-function methodNotAllowed(app: NestExpressApplication) {
-  let routes: Map<string, Route> | undefined;
+function requestGate(app: NestExpressApplication, stats: IngestStats, config: AppConfig) {
+  // The website's browsers come from the listed origins only (or from anywhere with `*`); apps
+  // post from file:// pages (Origin: null) or their own hosts: any origin may send telemetry.
+  const corsByTable: Record<TableName, ReturnType<typeof eventCors>> = {
+    website_events: eventCors(config.allowsAnyWebsiteOrigin ? '*' : config.corsOrigins),
+    telemetry: eventCors(true),
+  };
+  // Read from Express's router on the first request, once Nest has registered every route, so
+  // that this list cannot go stale.
+  let routes: Map<string, string[]> | undefined;
+
   return (req: Request, res: Response, next: NextFunction): void => {
     routes ??= registeredRoutes(app.getHttpAdapter().getInstance() as Application);
-    const route = routes.get(normalizePath(req.path));
-    if (!route || route.methods.includes(req.method)) return next();
-    const allow = [...route.methods, 'OPTIONS'].join(', ');
-    if (req.method === 'OPTIONS') {
-      if (route.middlewareForAll) return next();
-      res.status(204).set('Allow', allow).end();
+    const path = normalizePath(req.path);
+    const table = EVENT_TABLES.get(path);
+    const methods = routes.get(path);
+    if (methods && !methods.includes(req.method) && !(table && req.method === 'OPTIONS')) {
+      res.set('Allow', [...methods, 'OPTIONS'].join(', '));
+      if (req.method === 'OPTIONS') res.status(204).end();
+      else reject(stats, table, req, res, 405, `${req.method} is not allowed on ${req.path}: use ${methods.join(' or ')}`);
       return;
     }
-    res
-      .status(405)
-      .set('Allow', allow)
-      .json({
-        statusCode: 405,
-        error: 'Method Not Allowed',
-        message: `${req.method} is not allowed on ${req.path}: use ${route.methods.join(' or ')}`,
-        fields: [],
-      });
+    // An empty body (req.is() is null without one) gets the 400 naming the required fields.
+    if (table && req.method === 'POST' && req.headers['content-length'] !== '0' && unacceptedContentType(req)) {
+      const given = req.headers['content-type'];
+      const message = `Content-Type must be application/json or text/plain, not ${given ? JSON.stringify(given) : 'missing'}`;
+      reject(stats, table, req, res, 415, message, { accepted: ACCEPTED_CONTENT_TYPES });
+      return;
+    }
+    readJsonBody(req, res, (error) => {
+      if (error) {
+        const status = error.status;
+        if (!status || status < 400 || status >= 500) return next(error);
+        return reject(stats, table, req, res, status, bodyErrorMessage(error));
+      }
+      const shape = shapeProblem(req.body);
+      if (shape) return reject(stats, table, req, res, 400, shape);
+      if (!table) return next();
+      // Express does not route "/events/website//": its 404 counts, as any 4xx on an event path.
+      if (path !== strictPath(req.path)) return countRejectionsAfter(res, table, stats, next);
+      corsByTable[table](req, res, next);
+    });
   };
 }
 
-interface Route {
-  /** What the controllers serve, HEAD included wherever GET is. */
-  methods: string[];
-  /** Middleware registered for every method (cors on the event routes) answers OPTIONS. */
-  middlewareForAll: boolean;
+/** A 4xx in the shape of every refusal of an event, counted when it refuses one (not a CORS preflight). */
+function reject(
+  stats: IngestStats,
+  table: TableName | undefined,
+  req: Request,
+  res: Response,
+  status: number,
+  message: string,
+  extra?: Record<string, unknown>,
+): void {
+  if (table && req.method !== 'OPTIONS') stats.add(table, 'rejected');
+  res.status(status).json({ statusCode: status, error: STATUS_CODES[status], message, ...extra, fields: [] });
 }
 
-/** A route registered for all these methods is middleware applied to RequestMethod.ALL, not a handler. */
-const ALL_METHODS = ['get', 'post', 'put', 'delete', 'patch', 'options', 'head'];
-
-function registeredRoutes(app: Application): Map<string, Route> {
+/** What the controllers serve, HEAD included wherever GET is, by path as normalizePath gives it. */
+function registeredRoutes(app: Application): Map<string, string[]> {
   const stack = (app as unknown as { router?: { stack?: RouterLayer[] } }).router?.stack ?? [];
-  const routes = new Map<string, Route>();
+  const routes = new Map<string, string[]>();
   for (const { route } of stack) {
     if (!route || typeof route.path !== 'string') continue;
-    const path = normalizePath(route.path);
-    const entry = routes.get(path) ?? { methods: [], middlewareForAll: false };
-    routes.set(path, entry);
-    if (ALL_METHODS.every((m) => route.methods[m])) {
-      entry.middlewareForAll = true;
-      continue;
-    }
+    const methods = routes.get(normalizePath(route.path)) ?? [];
+    routes.set(normalizePath(route.path), methods);
     for (const [method, on] of Object.entries(route.methods)) {
       if (!on || method === '_all') continue;
-      entry.methods.push(method.toUpperCase());
-      if (method === 'get') entry.methods.push('HEAD');
+      methods.push(method.toUpperCase());
+      if (method === 'get') methods.push('HEAD');
     }
   }
-  for (const [path, route] of routes) {
-    if (route.methods.length === 0) routes.delete(path);
-    else route.methods = [...new Set(route.methods)];
-  }
+  for (const [path, methods] of routes) routes.set(path, [...new Set(methods)]);
   return routes;
 }
 
@@ -113,64 +134,37 @@ interface RouterLayer {
 
 /** Express matches paths case-insensitively and with or without a trailing slash. */
 function normalizePath(path: string): string {
-  return (path.length > 1 ? path.replace(/\/+$/, '') : path).toLowerCase();
+  if (path.length > 1 && path.endsWith('/')) path = path.replace(/\/+$/, '');
+  return path.toLowerCase();
 }
 
-/**
- * 415 for an event body that is neither JSON nor text/plain (a form post, XML), naming the
- * accepted types, instead of field errors about a body that was never read. An empty body
- * (req.is() is null without one) gets the 400 naming the required fields.
- */
-function requireAcceptedContentType(req: Request, res: Response, next: NextFunction): void {
-  if (req.method !== 'POST' || !eventTableOf(req.path) || req.headers['content-length'] === '0') return next();
-  if (req.is(ACCEPTED_CONTENT_TYPES) !== false) return next();
-  const given = req.headers['content-type'];
-  res.status(415).json({
-    statusCode: 415,
-    error: 'Unsupported Media Type',
-    message: `Content-Type must be application/json or text/plain, not ${given ? JSON.stringify(given) : 'missing'}`,
-    accepted: ACCEPTED_CONTENT_TYPES,
-    fields: [],
-  });
+/** The path as Express matches it: one trailing slash at most is optional. */
+function strictPath(path: string): string {
+  return (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
 }
 
 /** Arrays and deep nesting are refused before class-transformer walks them (it recurses without a limit). */
-function requireJsonObject(req: Request, res: Response, next: NextFunction): void {
-  const body: unknown = req.body;
-  if (body === undefined) return next(); // not JSON at all: validation names the missing fields
-  const message = Array.isArray(body)
-    ? 'Body must be a JSON object'
-    : depthOf(body) > MAX_BODY_DEPTH
-      ? `Body must not nest deeper than ${MAX_BODY_DEPTH} levels`
-      : undefined;
-  if (!message) return next();
-  res.status(400).json({ statusCode: 400, error: 'Bad Request', message, fields: [] });
+function shapeProblem(body: unknown): string | undefined {
+  if (body === undefined) return undefined; // not JSON at all: validation names the missing fields
+  if (Array.isArray(body)) return 'Body must be a JSON object';
+  if (deeperThan(body, MAX_BODY_DEPTH)) return `Body must not nest deeper than ${MAX_BODY_DEPTH} levels`;
+  return undefined;
 }
 
-/** Iterative, so that the check itself cannot overflow the stack. */
-function depthOf(value: unknown): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    max = Math.max(max, depth);
-    if (max > MAX_BODY_DEPTH) return max;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+/** Recursive, but never more than MAX_BODY_DEPTH + 1 calls deep, however deep the value. */
+function deeperThan(value: unknown, levels: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (deeperThan(item, levels - 1)) return true;
+  } else {
+    for (const key in value) if (deeperThan((value as Record<string, unknown>)[key], levels - 1)) return true;
   }
-  return max;
+  return false;
 }
 
-/** body-parser's errors would otherwise reach Express's HTML error page. */
-function bodyErrorHandler(error: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const status = (error as { status?: number }).status;
-  if (!status || status < 400 || status >= 500) return next(error);
-  const type = (error as { type?: string }).type;
-  const message =
-    type === 'entity.too.large'
-      ? `Body is larger than ${MAX_BODY_BYTES} bytes`
-      : type === 'entity.parse.failed'
-        ? 'Body must be a JSON object'
-        : (error as Error).message;
-  res.status(status).json({ statusCode: status, error: STATUS_CODES[status], message, fields: [] });
+function bodyErrorMessage(error: BodyError): string {
+  if (error.type === 'entity.too.large') return `Body is larger than ${MAX_BODY_BYTES} bytes`;
+  if (error.type === 'entity.parse.failed') return 'Body must be a JSON object';
+  return error.message;
 }

@@ -154,6 +154,19 @@ describe('Adversarial requests (e2e)', () => {
       expect(counts.website_events).toMatchObject({ rejected: 9, accepted: 3 });
       expect(counts.telemetry).toMatchObject({ rejected: 1 });
     });
+
+    it('counts the 404 of an event path Express does not route (two trailing slashes), but no CORS preflight', async () => {
+      const t = await startApp({ CORS_ORIGINS: SITE });
+      const http = request(t.app.getHttpServer());
+      await http.post('/events/website//').set('User-Agent', BROWSER_UA).send(websitePageview).expect(404);
+      await http.post('/events/telemetry//').set('Content-Type', 'application/xml').send('<x/>').expect(415);
+      await http.options('/events/website').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST').expect(204);
+      await http.options('/Events/Telemetry/').set('Origin', 'null').set('Access-Control-Request-Method', 'POST').expect(204);
+      const counts = t.app.get(IngestStats).snapshot();
+      await t.app.close();
+      expect(counts.website_events).toMatchObject({ rejected: 1, accepted: 0 });
+      expect(counts.telemetry).toMatchObject({ rejected: 1, accepted: 0 });
+    });
   });
 
   describe('the rate limit', () => {
@@ -233,6 +246,28 @@ describe('Adversarial requests (e2e)', () => {
       }
       await http.post('/events/telemetry').set('X-Appengine-User-IP', '203.0.113.3').send(appBeacon).expect(429);
       await t.app.close();
+    });
+  });
+
+  describe('nesting', () => {
+    it('takes a body nested 8 levels deep and refuses one nested 9, wherever the nesting is', async () => {
+      const t = await startApp();
+      const http = request(t.app.getHttpServer());
+      // The body is level 1, `junk` level 2: n arrays inside it reach level n + 2.
+      const nested = (n: number) => JSON.parse('['.repeat(n) + ']'.repeat(n)) as unknown;
+      const send = (body: unknown) =>
+        http
+          .post('/events/website')
+          .set('User-Agent', BROWSER_UA)
+          .send(body as object);
+      await send({ ...websitePageview, junk: nested(7) }).expect(204);
+      const deep = await send({ ...websitePageview, junk: nested(8) }).expect(400);
+      expect(deep.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Body must not nest deeper than 8 levels', fields: [] });
+      await send({ ...websitePageview, junk: [1, { a: [{ b: [[[]]] }] }] }).expect(204);
+      await send({ ...websitePageview, junk: [1, { a: [{ b: [[[[]]]] }] }] }).expect(400);
+      const counts = t.app.get(IngestStats).snapshot();
+      await t.app.close();
+      expect(counts.website_events).toMatchObject({ accepted: 2, rejected: 2 });
     });
   });
 

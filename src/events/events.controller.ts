@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { clientAddress } from './client-address';
@@ -7,6 +7,7 @@ import { TelemetryDto } from './dto/telemetry.dto';
 import { WebsiteEventDto } from './dto/website-event.dto';
 import { ClientContext, EventsService } from './events.service';
 import { originOf, PIXEL_GIF, PIXEL_HEADERS, pixelPageview, pixelRefererAllowed } from './pixel';
+import { CountRejections } from './rejection-counter';
 
 /**
  * Both POST routes answer 204 as soon as the body is valid; the warehouse write happens later. Each
@@ -15,6 +16,7 @@ import { originOf, PIXEL_GIF, PIXEL_HEADERS, pixelPageview, pixelRefererAllowed 
  */
 @Controller('events')
 @UseGuards(ClientThrottlerGuard)
+@UseFilters(CountRejections)
 export class EventsController {
   constructor(
     private readonly events: EventsService,

@@ -1,4 +1,4 @@
-import { isReferrer, normalizeReferrer, stripQuery } from './referrer';
+import { isReferrer, normalizeReferrer, storedReferrer, stripQuery } from './referrer';
 
 describe('normalizeReferrer', () => {
   it.each([
@@ -31,6 +31,16 @@ describe('isReferrer', () => {
     'data:text/html,hi',
     'https://-x.example/',
   ])('rejects %s', (v) => expect(isReferrer(v)).toBe(false));
+});
+
+describe('storedReferrer', () => {
+  it.each(['direct', 'https://news.ycombinator.com/item?id=1', 'HTTPS://GitHub.com/Org/Repo', 'http://localhost:3000/'])(
+    'is what normalizeReferrer stores for %s',
+    (v) => expect(storedReferrer(v)).toBe(normalizeReferrer(v)),
+  );
+  it.each(['Direct', 'example.com', 'javascript://evil.example/%0aalert(1)', 'https://-x.example/'])('is undefined for %s', (v) =>
+    expect(storedReferrer(v)).toBeUndefined(),
+  );
 });
 
 describe('stripQuery', () => {

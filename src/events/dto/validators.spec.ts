@@ -1,4 +1,4 @@
-import { parseIsoDateTime } from '../../normalize/date-time';
+import { isoDateTimeMs, parseIsoDateTime } from '../../normalize/date-time';
 import { textProblem } from './validators';
 
 const iso = (value: string) => {
@@ -62,5 +62,28 @@ describe('textProblem', () => {
   it('lets a path-like field start with anything but still counts bytes', () => {
     expect(textProblem('-x', 8, false)).toBeUndefined();
     expect(textProblem('/' + '😀'.repeat(2), 8, false)).toMatch(/at most 8 bytes/);
+  });
+});
+
+describe('isoDateTimeMs', () => {
+  it.each([
+    '2024-05-01T10:42:17.250Z',
+    '2024-05-01t10:42:17.250z',
+    '2024-05-01 10:30',
+    '2024-05-01T12:00:00+0200',
+    '2024-05-01T12:00:00+02',
+    '2024-05-01T12:00:00.1-05:30',
+    '0050-02-28T23:59:59.999999999+00:00',
+    '0000-12-31T23:30:00-01:00',
+    '2024-02-31T10:00:00Z',
+    '9999-12-31T23:00:00-05:00',
+  ])('is the instant parseIsoDateTime gives for %s, or NaN for both', (value) => {
+    expect(isoDateTimeMs(value)).toBe(parseIsoDateTime(value).getTime());
+  });
+
+  it('counts years before 100 as such, not as 1900-1999', () => {
+    expect(new Date(isoDateTimeMs('0050-06-15T00:00:00Z')).toISOString()).toBe('0050-06-15T00:00:00.000Z');
+    expect(new Date(isoDateTimeMs('0004-02-29T00:00:00Z')).toISOString()).toBe('0004-02-29T00:00:00.000Z');
+    expect(new Date(isoDateTimeMs('0000-12-31T23:30:00-01:00')).toISOString()).toBe('0001-01-01T00:30:00.000Z');
   });
 });

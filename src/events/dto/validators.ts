@@ -1,8 +1,8 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator, ValidationArguments, ValidationOptions } from 'class-validator';
 import { toCountryCode } from '../../normalize/country';
-import { parseIsoDateTime } from '../../normalize/date-time';
-import { isReferrer, normalizeReferrer, REFERRER_MAX_BYTES } from '../../normalize/referrer';
+import { isoDateTimeMs } from '../../normalize/date-time';
+import { REFERRER_MAX_BYTES, storedReferrer } from '../../normalize/referrer';
 import { textProblem, utf8Bytes } from '../../normalize/text';
 
 export { textProblem, utf8Bytes };
@@ -19,7 +19,7 @@ export function IsIsoDateTime(options?: ValidationOptions): PropertyDecorator {
         ...options,
       },
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && !Number.isNaN(parseIsoDateTime(value).getTime()),
+        validate: (value: unknown) => typeof value === 'string' && !Number.isNaN(isoDateTimeMs(value)),
       },
     });
 }
@@ -58,8 +58,10 @@ export function IsReferrer(): PropertyDecorator {
         message: `$property must be a full URL (https://host/...) or "direct", not javascript:, file: or data:, at most ${REFERRER_MAX_BYTES} bytes once stored as host and path`,
       },
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' && isReferrer(value) && utf8Bytes(normalizeReferrer(value)) <= REFERRER_MAX_BYTES,
+        validate: (value: unknown) => {
+          const stored = typeof value === 'string' ? storedReferrer(value) : undefined;
+          return stored !== undefined && utf8Bytes(stored) <= REFERRER_MAX_BYTES;
+        },
       },
     });
 }
