@@ -6,19 +6,19 @@
 // - dto: the empty app with the API's own TelemetryDto, imported from dist/, and the ValidationPipe
 //   options of src/app.setup.ts (whitelist, transform, forbidUnknownValues); application/json and
 //   text/plain (sendBeacon's type) parsed as JSON, as the API does. npm run bench's ceiling;
-//   with ADAPTER=fastify, the same on @nestjs/platform-fastify (Fastify's own JSON parser, for
-//   text/plain too, and its body limit set to the API's 16 KiB): the ceiling of that framework;
+// - dto-fastify: dto on @nestjs/platform-fastify (Fastify's own JSON parser, for text/plain too,
+//   and its body limit set to the API's 16 KiB): the ceiling of that framework;
 // - naive: dto, plus one awaited single-row INSERT into the DuckDB file DUCKDB_PATH per request
 //   before the 204: what one would write without batching. npm run bench's reference.
 require('reflect-metadata');
 const { Body, Controller, HttpCode, Module, Post, ValidationPipe } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 
-const mode = process.env.BASELINE ?? 'same-stack';
-if (!['same-stack', 'bare', 'dto', 'naive'].includes(mode)) throw new Error(`BASELINE=${mode}: use bare, dto or naive, or leave it unset`);
-const fastify = process.env.ADAPTER === 'fastify';
-if (fastify && mode !== 'dto') throw new Error('ADAPTER=fastify goes with BASELINE=dto only');
-if (!fastify && process.env.ADAPTER !== undefined) throw new Error(`ADAPTER=${process.env.ADAPTER}: use fastify, or leave it unset`);
+const given = process.env.BASELINE ?? 'same-stack';
+if (!['same-stack', 'bare', 'dto', 'dto-fastify', 'naive'].includes(given))
+  throw new Error(`BASELINE=${given}: use bare, dto, dto-fastify or naive, or leave it unset`);
+const fastify = given === 'dto-fastify';
+const mode = fastify ? 'dto' : given;
 
 /** Set for BASELINE=naive before Nest starts: the handler awaits its INSERT. */
 let insert;

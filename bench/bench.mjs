@@ -49,7 +49,7 @@ const VARIANTS = [
     key: 'nest-fastify',
     label: 'empty Nest + Fastify + ValidationPipe, same DTO',
     args: ['bench/baseline-app.js'],
-    env: () => ({ BASELINE: 'dto', ADAPTER: 'fastify' }),
+    env: () => ({ BASELINE: 'dto-fastify' }),
   },
   {
     key: 'naive',
