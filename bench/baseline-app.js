@@ -6,14 +6,19 @@
 // - dto: the empty app with the API's own TelemetryDto, imported from dist/, and the ValidationPipe
 //   options of src/app.setup.ts (whitelist, transform, forbidUnknownValues); application/json and
 //   text/plain (sendBeacon's type) parsed as JSON, as the API does. npm run bench's ceiling;
+// - dto-fastify: dto on @nestjs/platform-fastify (Fastify's own JSON parser, for text/plain too,
+//   and its body limit set to the API's 16 KiB): the ceiling of that framework;
 // - naive: dto, plus one awaited single-row INSERT into the DuckDB file DUCKDB_PATH per request
 //   before the 204: what one would write without batching. npm run bench's reference.
 require('reflect-metadata');
 const { Body, Controller, HttpCode, Module, Post, ValidationPipe } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 
-const mode = process.env.BASELINE ?? 'same-stack';
-if (!['same-stack', 'bare', 'dto', 'naive'].includes(mode)) throw new Error(`BASELINE=${mode}: use bare, dto or naive, or leave it unset`);
+const given = process.env.BASELINE ?? 'same-stack';
+if (!['same-stack', 'bare', 'dto', 'dto-fastify', 'naive'].includes(given))
+  throw new Error(`BASELINE=${given}: use bare, dto, dto-fastify or naive, or leave it unset`);
+const fastify = given === 'dto-fastify';
+const mode = fastify ? 'dto' : given;
 
 /** Set for BASELINE=naive before Nest starts: the handler awaits its INSERT. */
 let insert;
@@ -74,11 +79,28 @@ async function openNaiveTable() {
   };
 }
 
+const MAX_BODY_BYTES = 16 * 1024;
+
+/** Fastify parses application/json itself; text/plain goes through the same parser instead of arriving as a string. */
+function fastifyAdapter() {
+  const { FastifyAdapter } = require('@nestjs/platform-fastify');
+  const adapter = new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES });
+  const instance = adapter.getInstance();
+  instance.addContentTypeParser('text/plain', { parseAs: 'string' }, instance.getDefaultJsonParser('error', 'error'));
+  return adapter;
+}
+
 async function main() {
   if (mode === 'naive') await openNaiveTable();
+  if (fastify) {
+    const app = await NestFactory.create(BaselineModule, fastifyAdapter(), { logger: false, bodyParser: false });
+    app.useGlobalPipes(pipe);
+    await app.listen(Number(process.env.PORT), '127.0.0.1');
+    return;
+  }
   const sameBody = mode === 'dto' || mode === 'naive';
   const app = await NestFactory.create(BaselineModule, { logger: false, bodyParser: !sameBody });
-  if (sameBody) app.use(require('express').json({ type: ['application/json', 'text/plain'], limit: 16 * 1024 }));
+  if (sameBody) app.use(require('express').json({ type: ['application/json', 'text/plain'], limit: MAX_BODY_BYTES }));
   if (pipe) app.useGlobalPipes(pipe);
   await app.listen(Number(process.env.PORT), '127.0.0.1');
 }

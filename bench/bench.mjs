@@ -1,6 +1,8 @@
 // Throughput, latency, memory and CPU of POST /events/telemetry, side by side in one run: the
 // limit (node:http), the ceiling (the empty Nest app), the naive reference (one INSERT per event)
-// and this API on DuckDB and on the fake BigQuery. Loopback only; each variant is bounded in time.
+// and this API on DuckDB and on the fake BigQuery; and the same on Fastify instead of Express (the
+// empty app, and this API's AppModule through bench/ours-fastify.js, on DuckDB), which the API
+// does not run on: what a port would gain. Loopback only; each variant is bounded in time.
 // Usage: npm run bench [-- --duration 10 --warmup 3 --connections 32 --variants nest,duckdb --env BATCH_SIZE=1000]
 // (--env: a setting for ours, repeatable; the 60 s memory check is --duration 60)
 //
@@ -32,7 +34,8 @@ const OURS = { ADMIN_TOKEN, RATE_LIMIT_REQUESTS: '1000000', HOST: '127.0.0.1' };
  * What runs, in this order. `args`: node's arguments (a preload, the script); `env(context)`: its
  * environment beside PORT; `ours`: read /healthz for the counts, wait for the drain; `fakeBigQuery`:
  * start test/fake-bigquery in its own process first (context.fakeUrl); `eventsPerInsert`: where
- * /healthz does not count it.
+ * /healthz does not count it; `ceiling`: the key of another yardstick than the empty Nest app on
+ * Express, whose ratio is printed under the table.
  */
 const VARIANTS = [
   { key: 'node-http', label: 'node:http + JSON.parse (the limit)', args: ['bench/node-http-app.js'], env: () => ({}) },
@@ -41,6 +44,12 @@ const VARIANTS = [
     label: 'empty Nest + Express + ValidationPipe, same DTO (the ceiling)',
     args: ['bench/baseline-app.js'],
     env: () => ({ BASELINE: 'dto' }),
+  },
+  {
+    key: 'nest-fastify',
+    label: 'empty Nest + Fastify + ValidationPipe, same DTO',
+    args: ['bench/baseline-app.js'],
+    env: () => ({ BASELINE: 'dto-fastify' }),
   },
   {
     key: 'naive',
@@ -55,6 +64,15 @@ const VARIANTS = [
     args: ['dist/main.js'],
     env: ({ dir }) => ({ ...OURS, WAREHOUSE: 'duckdb', DUCKDB_PATH: join(dir, 'ours.duckdb') }),
     ours: true,
+  },
+  {
+    // DuckDB only: at Fastify's rate the fake BigQuery's DML rate limit, not the server, would be measured.
+    key: 'duckdb-fastify',
+    label: 'ours on Fastify, DuckDB (bench/ours-fastify.js)',
+    args: ['bench/ours-fastify.js'],
+    env: ({ dir }) => ({ ...OURS, WAREHOUSE: 'duckdb', DUCKDB_PATH: join(dir, 'ours-fastify.duckdb') }),
+    ours: true,
+    ceiling: 'nest-fastify',
   },
   {
     key: 'bigquery',
@@ -354,6 +372,10 @@ for (const r of rows.filter((r) => r.variant.ours)) {
   console.log(
     `${r.variant.label}: drained in ${r.drainMs} ms; ${r.retried} write retries${r.rateLimited ? `, ${r.rateLimited} DML rate-limited` : ''}`,
   );
+}
+for (const r of rows) {
+  const ceiling = rows.find((c) => c.variant.key === r.variant.ceiling);
+  if (ceiling) console.log(`${r.variant.label}: ${ratio(r, ceiling)} the ${ceiling.variant.label}`);
 }
 
 const failed = rows.filter((r) => r.problems.length > 0);
