@@ -12,8 +12,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
-import { createWarehouse } from '../src/warehouse/warehouse.factory';
-import { ACCESS_TOKEN, bigQueryEnv, PROJECT, tableRef } from './fake-bigquery/env';
+import { ACCESS_TOKEN, bigQueryEnv, freshFake, PROJECT, tableRef } from './fake-bigquery/env';
 import { FakeBigQuery, Route } from './fake-bigquery/fake-bigquery';
 import { startApp, TestApp } from './support/app';
 import { appBeacon } from './support/payloads';
@@ -34,10 +33,7 @@ describe('Deadlines on BigQuery requests (e2e)', () => {
   let t: TestApp;
 
   beforeEach(async () => {
-    fake = await new FakeBigQuery().start();
-    const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
-    await warehouse.applySchema();
-    await warehouse.close();
+    fake = await freshFake();
     // One batch of EVENTS rows, written as soon as it is full.
     t = await startApp(
       bigQueryEnv(fake, {
@@ -229,7 +225,7 @@ describe('Deadlines on every request of the adapter (e2e)', () => {
       const request = await started;
       await new Promise((resolve) => (request.closed ? resolve(undefined) : request.once('close', resolve)));
       expect(request.destroyed).toBe(true);
-      expect(request.res).toBeNull(); // no answer was read
+      expect((request as ClientRequest & { res: unknown }).res).toBeNull(); // no answer was read (res is not in @types/node 20)
       expect(fake.requests.filter((r) => r.route === 'datasets.get' && r.status !== undefined)).toEqual([]);
     } finally {
       unsubscribe('http.client.request.start', onStart);

@@ -8,7 +8,7 @@ import { BatchWriter } from '../src/warehouse/batch-writer.service';
 import { SqlCatalog, telemetry, websiteEvents } from '../src/warehouse/contracts';
 import { createWarehouse, openOnce } from '../src/warehouse/warehouse.factory';
 import { DML_WINDOW_MS, FakeBigQuery, MAX_REQUEST_BYTES, MAX_RUNNING_INSERTS } from './fake-bigquery/fake-bigquery';
-import { bigQueryEnv, tableRef } from './fake-bigquery/env';
+import { bigQueryEnv, freshFake, tableRef } from './fake-bigquery/env';
 import { startApp, TestApp, waitFor } from './support/app';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
 
@@ -21,14 +21,6 @@ import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
 
 const catalog = SqlCatalog.load();
 const duplicates = (values: unknown[]) => values.length - new Set(values).size;
-
-async function freshFake(): Promise<FakeBigQuery> {
-  const fake = await new FakeBigQuery().start();
-  const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), catalog);
-  await warehouse.applySchema();
-  await warehouse.close();
-  return fake;
-}
 
 /** Posts bodies in waves of concurrent requests; every one must get its 204. */
 async function post(t: TestApp, route: string, bodies: object[], wave = 100): Promise<void> {

@@ -3,11 +3,8 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 import './fake-bigquery/loopback-guard';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { AppConfig } from '../src/config/app-config';
-import { SqlCatalog } from '../src/warehouse/contracts';
-import { createWarehouse } from '../src/warehouse/warehouse.factory';
 import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
-import { bigQueryEnv, tableRef } from './fake-bigquery/env';
+import { bigQueryEnv, freshFake, tableRef } from './fake-bigquery/env';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
 import { freePort, untilListening } from './support/app';
 
@@ -17,10 +14,7 @@ const GUARD = join(__dirname, 'fake-bigquery/loopback-guard.js');
 describe('The built API on BigQuery, as a process (e2e)', () => {
   let fake: FakeBigQuery;
   beforeAll(async () => {
-    fake = await new FakeBigQuery().start();
-    const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
-    await warehouse.applySchema();
-    await warehouse.close();
+    fake = await freshFake();
   });
   afterAll(() => fake.stop());
 
@@ -124,17 +118,6 @@ describe('The built API on BigQuery, as a process (e2e)', () => {
         .sort(),
     ).toEqual(Array.from({ length: 30 }, (_, i) => `/twice/${i}`).sort());
   }, 40_000);
-});
-
-describe('SIGTERM while a BigQuery request never answers (e2e)', () => {
-  let fake: FakeBigQuery;
-  beforeAll(async () => {
-    fake = await new FakeBigQuery().start();
-    const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
-    await warehouse.applySchema();
-    await warehouse.close();
-  });
-  afterAll(() => fake.stop());
 
   it('exits 0 within App Engine’s 3 s window, with what it could not write counted and logged', async () => {
     const port = await freePort();

@@ -3,11 +3,8 @@ process.env.METADATA_SERVER_DETECTION = 'none';
 import './fake-bigquery/loopback-guard';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { AppConfig } from '../src/config/app-config';
-import { SqlCatalog } from '../src/warehouse/contracts';
-import { createWarehouse } from '../src/warehouse/warehouse.factory';
 import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
-import { bigQueryEnv, tableRef } from './fake-bigquery/env';
+import { freshFake, tableRef } from './fake-bigquery/env';
 import { FakeBigQueryStorage } from './fake-bigquery-storage/fake-bigquery-storage';
 import { storageWriteEnv } from './fake-bigquery-storage/env';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
@@ -20,11 +17,8 @@ describe('The built API writing through the Storage Write API, as a process (e2e
   let rest: FakeBigQuery;
   let storage: FakeBigQueryStorage;
   beforeAll(async () => {
-    rest = await new FakeBigQuery().start();
+    rest = await freshFake();
     storage = await new FakeBigQueryStorage(rest).start();
-    const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(rest)), SqlCatalog.load());
-    await warehouse.applySchema();
-    await warehouse.close();
   });
   afterAll(async () => {
     await storage.stop();

@@ -8,17 +8,9 @@ import { BatchWriter } from '../src/warehouse/batch-writer.service';
 import { SqlCatalog } from '../src/warehouse/contracts';
 import { createWarehouse } from '../src/warehouse/warehouse.factory';
 import { DML_WINDOW_MS, FakeBigQuery } from './fake-bigquery/fake-bigquery';
-import { ACCESS_TOKEN, bigQueryEnv, tableRef } from './fake-bigquery/env';
+import { ACCESS_TOKEN, bigQueryEnv, freshFake, tableRef } from './fake-bigquery/env';
 import { startApp, waitFor } from './support/app';
 import { appBeacon, BROWSER_UA, olderAppJson, websiteDownload, websitePageview } from './support/payloads';
-
-async function freshFake(): Promise<FakeBigQuery> {
-  const fake = await new FakeBigQuery().start();
-  const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
-  await warehouse.applySchema();
-  await warehouse.close();
-  return fake;
-}
 
 const duplicates = (values: unknown[]) => values.length - new Set(values).size;
 

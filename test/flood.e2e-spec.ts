@@ -5,11 +5,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { AppConfig } from '../src/config/app-config';
-import { SqlCatalog } from '../src/warehouse/contracts';
-import { createWarehouse } from '../src/warehouse/warehouse.factory';
 import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
-import { bigQueryEnv, tableRef } from './fake-bigquery/env';
+import { bigQueryEnv, freshFake, tableRef } from './fake-bigquery/env';
 import { BROWSER_UA } from './support/payloads';
 import { freePort, untilListening, waitFor } from './support/app';
 
@@ -52,10 +49,7 @@ describe('A flood of maximal rows with BigQuery down or stuck, heap capped like 
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
 
   beforeAll(async () => {
-    fake = await new FakeBigQuery().start();
-    const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
-    await warehouse.applySchema();
-    await warehouse.close();
+    fake = await freshFake();
     port = await freePort();
     child = spawn(process.execPath, ['--max-old-space-size=320', 'dist/main.js'], {
       cwd: ROOT,

@@ -1,3 +1,6 @@
+import { AppConfig } from '../../src/config/app-config';
+import { SqlCatalog } from '../../src/warehouse/contracts';
+import { createWarehouse } from '../../src/warehouse/warehouse.factory';
 import { FakeBigQuery } from './fake-bigquery';
 
 export const PROJECT = 'test-project';
@@ -21,3 +24,12 @@ export function bigQueryEnv(fake: FakeBigQuery, extra: Record<string, string> = 
 }
 
 export const tableRef = (table: string) => `${PROJECT}.${DATASET}.${table}`;
+
+/** A fake BigQuery on 127.0.0.1 with sql/'s dataset, tables and views, as warehouse:setup leaves them. */
+export async function freshFake(): Promise<FakeBigQuery> {
+  const fake = await new FakeBigQuery().start();
+  const warehouse = await createWarehouse(AppConfig.fromEnv(bigQueryEnv(fake)), SqlCatalog.load());
+  await warehouse.applySchema();
+  await warehouse.close();
+  return fake;
+}
