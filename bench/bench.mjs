@@ -19,10 +19,10 @@ import autocannon from 'autocannon';
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from './support.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const ADMIN_TOKEN = 'bench-admin-token';
@@ -193,14 +193,6 @@ async function startFakeBigQuery() {
   };
   return { child, url };
 }
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 const memoryMb = (pid, field) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))[1]) / 1024;
 const CLOCK_TICKS = (() => {

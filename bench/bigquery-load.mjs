@@ -3,50 +3,12 @@
 // app sessions and the largest website rows the DTOs accept, with default batching settings.
 // Usage: npm run bench:bigquery [-- events]   (builds first; loopback only; bounded in count)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { freePort, startFakeBigQuery } from './support.mjs';
 
-const require = createRequire(import.meta.url);
-const ts = require('typescript');
 const total = Number(process.argv[2] ?? 20_000);
 const concurrency = 32;
-process.env.METADATA_SERVER_DETECTION = 'none';
-require('../test/fake-bigquery/loopback-guard.js');
-
-// The fake is TypeScript: transpiled on the fly, as jest would.
-const dir = mkdtempSync(join(tmpdir(), 'bench-bigquery-'));
-const source = readFileSync(new URL('../test/fake-bigquery/fake-bigquery.ts', import.meta.url), 'utf8');
-const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
-writeFileSync(join(dir, 'fake-bigquery.js'), js);
-const { FakeBigQuery } = require(join(dir, 'fake-bigquery.js'));
-const { AppConfig } = require('../dist/config/app-config.js');
-const { SqlCatalog } = require('../dist/warehouse/contracts/index.js');
-const { createWarehouse } = require('../dist/warehouse/warehouse.factory.js');
-
-const fake = await new FakeBigQuery().start();
-const env = {
-  WAREHOUSE: 'bigquery',
-  BIGQUERY_API_ENDPOINT: fake.url,
-  BIGQUERY_PROJECT: 'bench-project',
-  BIGQUERY_DATASET: 'analytics',
-  BIGQUERY_ACCESS_TOKEN: 'bench-token',
-  METADATA_SERVER_DETECTION: 'none',
-};
-const setup = await createWarehouse(AppConfig.fromEnv(env), SqlCatalog.load());
-await setup.applySchema();
-await setup.close();
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
+const { fake, env, tableRef } = await startFakeBigQuery();
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 /** 70% small page views, 20% app sessions, 10% website rows at every DTO limit. */
@@ -136,7 +98,7 @@ child.kill('SIGTERM');
 await exited;
 agent.destroy();
 
-const rows = ['telemetry', 'website_events'].map((t) => fake.rows(`bench-project.analytics.${t}`).length);
+const rows = ['telemetry', 'website_events'].map((t) => fake.rows(tableRef(t)).length);
 const inserts = fake.requests.filter((r) => r.route === 'jobs.insert' && /^\s*INSERT/.test(r.body?.configuration?.query?.query ?? ''));
 const stored = rows[0] + rows[1];
 const largest = Math.max(...inserts.map((r) => r.bytes));

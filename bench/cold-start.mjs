@@ -2,10 +2,10 @@
 // API and for an empty Nest app on the same stack, measured alternately in the same run.
 // Usage: npm run bench:cold-start [-- rounds]   (builds first; loopback only)
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './support.mjs';
 
 const rounds = Number(process.argv[2] ?? 15);
 const body = JSON.stringify({
@@ -17,14 +17,6 @@ const body = JSON.stringify({
   os: 'win32',
   environmentsCount: 3,
 });
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 async function coldStart(script, env) {
   const port = await freePort();

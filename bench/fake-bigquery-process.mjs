@@ -2,22 +2,11 @@
 // not charged to the API under test. Started with an IPC channel by bench/bench.mjs: it answers
 // { url } once listening, with the API's tables created through the real client (as
 // warehouse:setup would), then 'stats' with what it stored.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadFakeBigQuery } from './support.mjs';
 
 const require = createRequire(import.meta.url);
-const ts = require('typescript');
-require('../test/fake-bigquery/loopback-guard.js');
-
-// The fake is TypeScript: transpiled on the fly, as jest would.
-const dir = mkdtempSync(join(tmpdir(), 'bench-fake-bigquery-'));
-const source = readFileSync(new URL('../test/fake-bigquery/fake-bigquery.ts', import.meta.url), 'utf8');
-const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
-writeFileSync(join(dir, 'fake-bigquery.js'), js);
-const { FakeBigQuery } = require(join(dir, 'fake-bigquery.js'));
-rmSync(dir, { recursive: true, force: true });
+const FakeBigQuery = loadFakeBigQuery();
 
 const { AppConfig } = require('../dist/config/app-config.js');
 const { SqlCatalog, TABLE_NAMES } = require('../dist/warehouse/contracts/index.js');

@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './support.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const ADMIN_TOKEN = 'parity-admin-token';
@@ -79,14 +79,6 @@ function send(port, [, method, path, headers, body]) {
     req.end(body && chunked ? body.slice(100) : body);
   });
 }
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 async function answers(script) {
   const dir = mkdtempSync(join(tmpdir(), 'parity-'));

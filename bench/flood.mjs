@@ -6,13 +6,10 @@
 // Usage: npm run bench:flood [-- --seconds 60 --modes healthy,down,slow --heap 320]
 // One client on loopback stands for many: the per-client rate limit is raised out of the way.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort, startFakeBigQuery } from './support.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,19 +25,6 @@ const connections = Number(args.connections);
 const SLOW_MS = 15_000;
 const ADMIN_TOKEN = 'bench-admin-token';
 
-const require = createRequire(import.meta.url);
-const ts = require('typescript');
-process.env.METADATA_SERVER_DETECTION = 'none';
-require('../test/fake-bigquery/loopback-guard.js');
-const dir = mkdtempSync(join(tmpdir(), 'bench-flood-'));
-const source = readFileSync(new URL('../test/fake-bigquery/fake-bigquery.ts', import.meta.url), 'utf8');
-const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
-writeFileSync(join(dir, 'fake-bigquery.js'), js);
-const { FakeBigQuery } = require(join(dir, 'fake-bigquery.js'));
-const { AppConfig } = require('../dist/config/app-config.js');
-const { SqlCatalog } = require('../dist/warehouse/contracts/index.js');
-const { createWarehouse } = require('../dist/warehouse/warehouse.factory.js');
-
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 // The largest row the DTOs accept (see test/bigquery-limits.e2e-spec.ts): every field at its limit,
 // in characters that JSON-escape to two bytes.
@@ -52,14 +36,6 @@ const maximal = (i) =>
     path: `/${i}/`.padEnd(2048, '"'),
     entryPage: `/${i}/`.padEnd(2048, '\\'),
     referrer: `https://example.com/${'%22'.repeat(676)}`,
-  });
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
   });
 
 function call(agent, port, method, path, body, headers = {}) {
@@ -80,18 +56,7 @@ const kb = (status, field) => Number(status.match(new RegExp(`${field}:\\s+(\\d+
 const mb = (kib) => `${Math.round(kib / 1024)} MB`;
 
 async function flood(mode) {
-  const fake = await new FakeBigQuery().start();
-  const env = {
-    WAREHOUSE: 'bigquery',
-    BIGQUERY_API_ENDPOINT: fake.url,
-    BIGQUERY_PROJECT: 'bench-project',
-    BIGQUERY_DATASET: 'analytics',
-    BIGQUERY_ACCESS_TOKEN: 'bench-token',
-    METADATA_SERVER_DETECTION: 'none',
-  };
-  const setup = await createWarehouse(AppConfig.fromEnv(env), SqlCatalog.load());
-  await setup.applySchema();
-  await setup.close();
+  const { fake, env, tableRef } = await startFakeBigQuery();
   // The fake keeps what it receives; a flood is gigabytes of it.
   fake.requests.push = () => 0;
 
@@ -168,7 +133,7 @@ async function flood(mode) {
   await new Promise((r) => (exit === undefined ? child.on('exit', r) : r()));
   agent.destroy();
   await fake.stop();
-  const stored = fake.rows('bench-project.analytics.website_events').length;
+  const stored = fake.rows(tableRef('website_events')).length;
   return { mode, sent, answered204, failed, exit, stderr, idle, afterFlood, peak, drained, drainedIn, counts, stored };
 }
 
