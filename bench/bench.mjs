@@ -17,12 +17,11 @@
 // a faster row that lost events is not faster, so the bench exits 1 if any row did.
 import autocannon from 'autocannon';
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from './support.mjs';
+import { freePort, loadPayloads } from './support.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const ADMIN_TOKEN = 'bench-admin-token';
@@ -127,15 +126,9 @@ function usage(message) {
   process.exit(2);
 }
 
-// The payload as the tests hold it: test/support/payloads.ts, transpiled.
-const require = createRequire(import.meta.url);
-const ts = require('typescript');
+// The payload as the tests hold it.
 const dir = mkdtempSync(join(tmpdir(), 'bench-'));
-const payloads = ts.transpileModule(readFileSync(join(ROOT, 'test/support/payloads.ts'), 'utf8'), {
-  compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-}).outputText;
-writeFileSync(join(dir, 'payloads.js'), payloads);
-const { appBeacon, BROWSER_UA } = require(join(dir, 'payloads.js'));
+const { appBeacon, BROWSER_UA } = loadPayloads();
 const body = JSON.stringify(appBeacon);
 const headers = { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': BROWSER_UA };
 

@@ -4,13 +4,14 @@
 // Usage: npm run bench:bigquery [-- events]   (builds first; loopback only; bounded in count)
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { freePort, startFakeBigQuery } from './support.mjs';
+import { freePort, loadPayloads, startFakeBigQuery } from './support.mjs';
 
 const total = Number(process.argv[2] ?? 20_000);
 const concurrency = 32;
 const { fake, env, tableRef } = await startFakeBigQuery();
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const { maximalWebsiteEvent } = loadPayloads();
 /** 70% small page views, 20% app sessions, 10% website rows at every DTO limit. */
 function body(i) {
   if (i % 10 < 7)
@@ -31,17 +32,7 @@ function body(i) {
         environmentsCount: 3,
       },
     ];
-  return [
-    '/events/website',
-    {
-      type: 'event',
-      eventName: '"'.repeat(128),
-      eventCategory: '\\'.repeat(128),
-      path: `/${i}/`.padEnd(2048, '"'),
-      entryPage: `/${i}/`.padEnd(2048, '\\'),
-      referrer: `https://example.com/${'%22'.repeat(676)}`,
-    },
-  ];
+  return ['/events/website', maximalWebsiteEvent(i)];
 }
 
 function post(agent, port, path, payload) {

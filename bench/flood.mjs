@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { freePort, startFakeBigQuery } from './support.mjs';
+import { freePort, loadPayloads, startFakeBigQuery } from './support.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,17 +26,8 @@ const SLOW_MS = 15_000;
 const ADMIN_TOKEN = 'bench-admin-token';
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-// The largest row the DTOs accept (see test/bigquery-limits.e2e-spec.ts): every field at its limit,
-// in characters that JSON-escape to two bytes.
-const maximal = (i) =>
-  JSON.stringify({
-    type: 'event',
-    eventName: '"'.repeat(128),
-    eventCategory: '\\'.repeat(128),
-    path: `/${i}/`.padEnd(2048, '"'),
-    entryPage: `/${i}/`.padEnd(2048, '\\'),
-    referrer: `https://example.com/${'%22'.repeat(676)}`,
-  });
+const { maximalWebsiteEvent } = loadPayloads();
+const maximal = (i) => JSON.stringify(maximalWebsiteEvent(i));
 
 function call(agent, port, method, path, body, headers = {}) {
   return new Promise((resolve, reject) => {

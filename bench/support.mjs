@@ -15,23 +15,31 @@ export const freePort = () =>
     });
   });
 
+/** A self-contained TypeScript module of test/ (no imports of its own), transpiled on the fly as jest would, and loaded. */
+export function loadTestModule(path) {
+  const ts = require('typescript');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-module-'));
+  const source = readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+  writeFileSync(join(dir, 'module.js'), js);
+  try {
+    return require(join(dir, 'module.js'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The bodies the real clients send, as the tests hold them (test/support/payloads.ts). */
+export const loadPayloads = () => loadTestModule('test/support/payloads.ts');
+
 /**
- * test/fake-bigquery's FakeBigQuery class. The fake is TypeScript: transpiled on the fly, as jest
- * would. Loading it also installs the loopback guard, and keeps the client off the metadata server.
+ * test/fake-bigquery's FakeBigQuery class. Loading it also installs the loopback guard, and keeps
+ * the client off the metadata server.
  */
 export function loadFakeBigQuery() {
   process.env.METADATA_SERVER_DETECTION = 'none';
   require('../test/fake-bigquery/loopback-guard.js');
-  const ts = require('typescript');
-  const dir = mkdtempSync(join(tmpdir(), 'bench-fake-bigquery-'));
-  const source = readFileSync(new URL('../test/fake-bigquery/fake-bigquery.ts', import.meta.url), 'utf8');
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
-  writeFileSync(join(dir, 'fake-bigquery.js'), js);
-  try {
-    return require(join(dir, 'fake-bigquery.js')).FakeBigQuery;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return loadTestModule('test/fake-bigquery/fake-bigquery.ts').FakeBigQuery;
 }
 
 /**

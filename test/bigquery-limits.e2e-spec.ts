@@ -10,7 +10,7 @@ import { createWarehouse, openOnce } from '../src/warehouse/warehouse.factory';
 import { DML_WINDOW_MS, FakeBigQuery, MAX_REQUEST_BYTES, MAX_RUNNING_INSERTS } from './fake-bigquery/fake-bigquery';
 import { bigQueryEnv, freshFake, tableRef } from './fake-bigquery/env';
 import { startApp, TestApp, waitFor } from './support/app';
-import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
+import { appBeacon, BROWSER_UA, maximalWebsiteEvent, websitePageview } from './support/payloads';
 
 /**
  * The situations of issue 12, end to end: the real app (or BatchWriters) and the real client
@@ -127,17 +127,7 @@ describe('BigQuery as it really behaves (e2e, issue 12)', () => {
   }, 180_000);
 
   describe('maximal website rows', () => {
-    // The largest row the DTOs accept: 2,048 bytes of path and of entryPage in characters that
-    // JSON-escape to 2 bytes each (control characters, 6 bytes escaped, are refused at the edge),
-    // 128-byte event fields likewise, and a referrer of 2,048 bytes sent and stored.
-    const maximal = (i: number) => ({
-      type: 'event',
-      eventName: '"'.repeat(128),
-      eventCategory: '\\'.repeat(128),
-      path: `/${i}/`.padEnd(2048, '"'),
-      entryPage: `/${i}/`.padEnd(2048, '\\'),
-      referrer: `https://example.com/${'%22'.repeat(676)}`,
-    });
+    const maximal = maximalWebsiteEvent;
 
     it('are accepted by the DTOs at their limits, and one more byte is refused', async () => {
       const t = await startApp();

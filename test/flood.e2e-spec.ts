@@ -7,7 +7,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
 import { bigQueryEnv, freshFake, tableRef } from './fake-bigquery/env';
-import { BROWSER_UA } from './support/payloads';
+import { BROWSER_UA, maximalWebsiteEvent } from './support/payloads';
 import { freePort, untilListening, waitFor } from './support/app';
 
 const ROOT = join(__dirname, '..');
@@ -16,17 +16,8 @@ const ADMIN_TOKEN = 'flood-admin-token';
 const FLOOD = 5_200;
 const CONNECTIONS = 32;
 
-// The largest website row the DTOs accept (test/bigquery-limits.e2e-spec.ts), sent as the
-// website's beacon sends it.
-const maximal = (i: number) =>
-  JSON.stringify({
-    type: 'event',
-    eventName: '"'.repeat(128),
-    eventCategory: '\\'.repeat(128),
-    path: `/${i}/`.padEnd(2048, '"'),
-    entryPage: `/${i}/`.padEnd(2048, '\\'),
-    referrer: `https://example.com/${'%22'.repeat(676)}`,
-  });
+// The largest website row the DTOs accept, sent as the website's beacon sends it.
+const maximal = (i: number) => JSON.stringify(maximalWebsiteEvent(i));
 
 interface Counts {
   accepted: number;

@@ -46,6 +46,20 @@ export const websiteDownload = {
   referrer: 'direct',
 };
 
+/**
+ * The largest website event the DTOs accept: 2,048 bytes of path and of entryPage in characters
+ * that JSON-escape to 2 bytes each (control characters, 6 bytes escaped, are refused at the edge),
+ * 128-byte event fields likewise, and a referrer of 2,048 bytes sent and stored.
+ */
+export const maximalWebsiteEvent = (i: number) => ({
+  type: 'event',
+  eventName: '"'.repeat(128),
+  eventCategory: '\\'.repeat(128),
+  path: `/${i}/`.padEnd(2048, '"'),
+  entryPage: `/${i}/`.padEnd(2048, '\\'),
+  referrer: `https://example.com/${'%22'.repeat(676)}`,
+});
+
 export const BROWSER_UA =
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 export const BOT_UA = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
