@@ -26,8 +26,9 @@ import { WarehouseSink, WarehouseWriteError, WriteResult } from './warehouse-sin
 const MAX_RETRY_DELAY_MS = 60_000;
 const RETRY_DELAY_WHILE_CLOSING_MS = 250;
 const DROP_LOG_INTERVAL_MS = 10_000;
-/** How often tables are checked for a stalled oldest row, and the least time between two ERROR lines about one table. */
+/** How often tables are checked for a stalled oldest row. */
 const STALL_CHECK_INTERVAL_MS = 10_000;
+/** The least time between two ERROR lines about one stalled table. */
 const STALL_LOG_INTERVAL_MS = 60_000;
 
 /** Where BatchWriter counts what became of rows; the stats module provides it. */
