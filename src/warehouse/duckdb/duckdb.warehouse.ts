@@ -3,7 +3,9 @@ import {
   BOOLEAN,
   DATE,
   DOUBLE,
+  DuckDBAppender,
   DuckDBConnection,
+  DuckDBDataChunk,
   DuckDBDateValue,
   DuckDBInstance,
   DuckDBTimestampValue,
@@ -20,19 +22,14 @@ import { ColumnType, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
 import { WarehouseWriteError } from '../warehouse-sink';
+import { DUCKDB_TYPES, Layout, layoutOf, RefusedValue, toChunks } from './duckdb-chunks';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
 
-const DUCKDB_TYPES: Record<ColumnType, DuckDBType> = {
-  STRING: VARCHAR,
-  INT64: BIGINT,
-  FLOAT64: DOUBLE,
-  BOOL: BOOLEAN,
-  TIMESTAMP,
-  DATE,
-};
-
-/** Errors that will fail again however often the same batch is retried. */
-const PERMANENT = /^(Conversion|Constraint|Binder|Parser|Invalid Input) Error/;
+/**
+ * Errors that will fail again however often the same batch is retried. DuckDB's appender reports
+ * its own without the "<Kind> Error:" prefix ("Failed to append: NOT NULL constraint failed: ...").
+ */
+const PERMANENT = /^(Conversion|Constraint|Binder|Parser|Invalid Input) Error|^Failed to append: .*constraint failed/;
 
 /** The embedded warehouse: a DuckDB file (or :memory:) in the API's own process. */
 export class DuckDbWarehouse implements Warehouse {
@@ -41,6 +38,10 @@ export class DuckDbWarehouse implements Warehouse {
   /** One connection runs one statement at a time; this queue keeps writes and reads in turn. */
   private queue: Promise<unknown> = Promise.resolve();
   private opened?: Promise<void>;
+  /** The file's catalog: an appender needs it spelled out when it has the dataset's name (analytics.duckdb). */
+  private catalogName?: string;
+  /** Per table, where the appender puts each column; read once from the file. */
+  private readonly layouts = new Map<string, Layout>();
 
   constructor(
     private readonly config: AppConfig,
@@ -63,6 +64,7 @@ export class DuckDbWarehouse implements Warehouse {
     return this.serialized(async (db) => {
       const schema = this.config.dataset;
       const done: string[] = [];
+      this.layouts.clear();
       for (const macro of DUCKDB_MACROS) await db.run(macro);
       for (const table of this.catalog.tables) {
         const existing = await this.columnsOf(db, table.name);
@@ -90,19 +92,27 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
+  /**
+   * One transaction per batch: the rows go through an appender as data chunks (no SQL to parse,
+   * no value bound one by one), and COMMIT stores all of them or none. The work before COMMIT is
+   * synchronous and bounded by BATCH_SIZE; COMMIT (the WAL write) runs on DuckDB's side.
+   */
   write(table: TableDef, rows: readonly Row[]): Promise<void> {
-    const columns = table.columns;
-    const placeholders = rows.map((_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
-    const sql = `INSERT INTO "${table.name}" (${columns.map((c) => `"${c.name}"`).join(', ')}) ` + `VALUES ${placeholders.join(', ')}`;
     return this.serialized(async (db) => {
-      const values = rows.flatMap((row) => columns.map((c) => toDuckDbValue(row[c.name] ?? null, c.type)));
-      const types = rows.flatMap(() => columns.map((c) => DUCKDB_TYPES[c.type]));
+      const layout = this.layouts.get(table.name) ?? (await this.layoutOf(db, table));
+      let chunks: DuckDBDataChunk[];
       try {
-        await db.run(sql, values, types);
+        chunks = toChunks(table, layout, rows);
       } catch (error) {
-        // The binding prefixes DuckDB's own "<Kind> Error: ..." with "Error: ".
-        const message = (error instanceof Error ? error.message : String(error)).replace(/^Error: /, '');
-        throw new WarehouseWriteError(message, message.split('\n')[0], !PERMANENT.test(message), { cause: error });
+        throw writeError(error);
+      }
+      try {
+        await db.run('BEGIN TRANSACTION');
+        appendAll(await db.createAppender(table.name, this.config.dataset, this.catalogName), chunks);
+        await db.run('COMMIT');
+      } catch (error) {
+        await this.rollback(db);
+        throw writeError(error);
       }
     });
   }
@@ -136,6 +146,7 @@ export class DuckDbWarehouse implements Warehouse {
     this.instance?.closeSync();
     this.connection = undefined;
     this.instance = undefined;
+    this.layouts.clear();
   }
 
   private async viewFingerprints(db: DuckDBConnection): Promise<Map<string, string>> {
@@ -145,12 +156,30 @@ export class DuckDbWarehouse implements Warehouse {
     return new Map(reader.getRowObjectsJS().map((r) => [r.view_name as string, (r.comment as string | null) ?? '']));
   }
 
+  /** A table's columns in the order DuckDB stores them. */
   private async columnsOf(db: DuckDBConnection, table: string): Promise<string[]> {
     const reader = await db.runAndReadAll(
-      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
       [this.config.dataset, table],
     );
     return reader.getRowObjectsJS().map((r) => r.column_name as string);
+  }
+
+  private async layoutOf(db: DuckDBConnection, table: TableDef): Promise<Layout> {
+    const layout = layoutOf(table, await this.columnsOf(db, table.name));
+    this.layouts.set(table.name, layout);
+    return layout;
+  }
+
+  /** A failed statement may have ended the transaction already; a failed ROLLBACK leaves the connection in doubt, so the next call gets a new one. */
+  private async rollback(db: DuckDBConnection): Promise<void> {
+    try {
+      await db.run('ROLLBACK');
+    } catch (error) {
+      if (/no transaction is active/.test(String(error))) return;
+      db.closeSync();
+      if (this.connection === db) this.connection = undefined;
+    }
   }
 
   private serialized<T>(work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
@@ -160,18 +189,41 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   private async connect(): Promise<DuckDBConnection> {
-    if (!this.connection) {
+    if (!this.instance) {
       const path = this.config.duckdbPath;
       if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
       this.instance = await DuckDBInstance.create(path);
+    }
+    if (!this.connection) {
       const connection = await this.instance.connect();
       // The dataset is a schema here, and the current one: sql/ is applied unqualified (see toDuckDb).
       await connection.run(`CREATE SCHEMA IF NOT EXISTS "${this.config.dataset}"`);
       await connection.run(`SET schema = '${this.config.dataset}'`);
+      this.catalogName = (await connection.runAndReadAll('SELECT current_database() AS name')).getRowObjectsJS()[0].name as string;
       this.connection = connection;
     }
     return this.connection;
   }
+}
+
+/** Appends every chunk and flushes them into the open transaction, or leaves nothing in the appender to flush later. */
+function appendAll(appender: DuckDBAppender, chunks: readonly DuckDBDataChunk[]): void {
+  try {
+    for (const chunk of chunks) appender.appendDataChunk(chunk);
+    appender.closeSync();
+  } catch (error) {
+    // Its finalizer would otherwise flush what is left into whatever transaction is open then.
+    appender.clear();
+    throw error;
+  }
+}
+
+function writeError(error: unknown): WarehouseWriteError {
+  if (error instanceof WarehouseWriteError) return error;
+  if (error instanceof RefusedValue) return new WarehouseWriteError(error.message, error.message, false);
+  // The binding prefixes DuckDB's own "<Kind> Error: ..." with "Error: ".
+  const message = (error instanceof Error ? error.message : String(error)).replace(/^Error: /, '');
+  return new WarehouseWriteError(message, message.split('\n')[0], !PERMANENT.test(message), { cause: error });
 }
 
 function paramType(value: QueryParams[string]): DuckDBType {
