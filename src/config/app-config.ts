@@ -29,6 +29,13 @@ class Environment {
   @IsString()
   DUCKDB_PATH = 'data/analytics.duckdb';
 
+  /** Bounds every warehouse call (a DuckDB statement, a BigQuery request); a call past it is retried like any transient failure. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(600_000)
+  WAREHOUSE_TIMEOUT_MS = 30_000;
+
   @IsOptional()
   @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'must be a Google Cloud project id' })
   BIGQUERY_PROJECT?: string = undefined;
@@ -280,6 +287,7 @@ export class AppConfig {
   readonly production: boolean;
   readonly warehouse: WarehouseKind;
   readonly duckdbPath: string;
+  readonly warehouseTimeoutMs: number;
   readonly dataset: string;
   readonly bigquery: {
     readonly projectId?: string;
@@ -366,6 +374,7 @@ export class AppConfig {
     this.host = e.HOST ?? (this.production ? undefined : '127.0.0.1');
     this.warehouse = e.WAREHOUSE;
     this.duckdbPath = e.DUCKDB_PATH;
+    this.warehouseTimeoutMs = e.WAREHOUSE_TIMEOUT_MS;
     this.dataset = e.BIGQUERY_DATASET;
     this.bigquery = {
       projectId: e.BIGQUERY_PROJECT ?? e.GOOGLE_CLOUD_PROJECT,

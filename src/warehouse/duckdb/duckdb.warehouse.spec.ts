@@ -2,15 +2,19 @@ import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig, ConfigError } from '../../config/app-config';
 import { Row, SqlCatalog, telemetry, websiteEvents } from '../contracts';
 import { WarehouseWriteError } from '../warehouse-sink';
 import { unopenableDuckDbPath } from '../../../test/support/app';
+import { INTERRUPT_REPEAT_MS } from './deadline';
 import { DUCKDB_TYPES } from './duckdb-chunks';
 import { DuckDbWarehouse } from './duckdb.warehouse';
 
 const catalog = SqlCatalog.load();
 const website = catalog.table('website_events');
+// The real statements, run by the spies below with each connection as `this`.
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const { run: realRun, runAndReadAll: realRunAndReadAll } = DuckDBConnection.prototype;
 const tempPath = () => join(mkdtempSync(join(tmpdir(), 'duckdb-spec-')), 'analytics.duckdb');
 const row = (path: string, at = '2024-05-01T00:00:00Z') => websiteEvents.toRow({ type: 'pageview', path }, { receivedAt: new Date(at) });
 const rows = (n: number) => Array.from({ length: n }, (_, i) => row(`/${i}`));
@@ -173,6 +177,107 @@ describe('DuckDbWarehouse', () => {
       const [back] = await warehouse.read('SELECT * FROM `{{dataset}}.website_events`');
       expect(back).toEqual({ ...written, old: null });
     });
+  });
+
+  describe('WAREHOUSE_TIMEOUT_MS', () => {
+    // Runs for hours unless interrupted.
+    const endless = 'SELECT COUNT(*) AS n FROM range(1000000000000) AS t(i) WHERE i % 7 = 3';
+
+    /** The deadline is jest's fake clock; DuckDB runs for real. Resolves with how the call ended once it has. */
+    async function pastDeadline<T>(call: Promise<T>): Promise<T | Error> {
+      let outcome: { value: T | Error } | undefined;
+      call.then(
+        (value) => (outcome = { value }),
+        (error: Error) => (outcome = { value: error }),
+      );
+      await new Promise((resolve) => setImmediate(resolve)); // the statement is under way
+      jest.advanceTimersByTime(30_000);
+      // An interrupt that reaches DuckDB before the statement starts is lost, hence the repeats.
+      while (!outcome) {
+        jest.advanceTimersByTime(INTERRUPT_REPEAT_MS);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return outcome.value;
+    }
+
+    it('interrupts a read that runs past the deadline, and the queue moves on', async () => {
+      await open();
+      await warehouse.write(website, [row('/before')]);
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const interrupt = jest.spyOn(DuckDBConnection.prototype, 'interrupt');
+      const error = await pastDeadline(warehouse.read(endless));
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toMatchObject({ message: 'DuckDB read did not finish within 30000 ms (WAREHOUSE_TIMEOUT_MS)' });
+      expect(String(((error as Error).cause as Error).message)).toMatch(/INTERRUPT Error/);
+      expect(interrupt).toHaveBeenCalled();
+      await warehouse.write(website, [row('/next')]);
+      expect(await stored(warehouse)).toEqual(['/before', '/next']);
+    });
+
+    it('interrupts a write whose statement runs past the deadline: a retryable timeout, nothing stored, and the retry goes in', async () => {
+      await open();
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      // The write's first statement (where the file keeps the table's columns) made endless.
+      jest.spyOn(DuckDBConnection.prototype, 'runAndReadAll').mockImplementationOnce(function (this: DuckDBConnection) {
+        return realRunAndReadAll.call(this, endless);
+      });
+      const error = await pastDeadline(warehouse.write(website, [row('/late')]));
+      expect(error).toBeInstanceOf(WarehouseWriteError);
+      expect(error).toMatchObject({
+        reason: 'timeout',
+        retryable: true,
+        message: 'DuckDB write did not finish within 30000 ms (WAREHOUSE_TIMEOUT_MS)',
+      });
+      expect(String(((error as Error).cause as Error).message)).toMatch(/INTERRUPT Error/);
+      await warehouse.write(website, [row('/late')]);
+      expect(await stored(warehouse)).toEqual(['/late']);
+    });
+
+    it('never starts a COMMIT past the deadline: that write rolls back, the one queued behind it never runs, and both are retryable', async () => {
+      await open();
+      await warehouse.write(website, [row('/before')]);
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const run = jest.spyOn(DuckDBConnection.prototype, 'run').mockImplementation(function (this: DuckDBConnection, sql, ...rest) {
+        const result = realRun.call(this, sql, ...rest);
+        // The deadline passes while the first write's BEGIN is under way, with the second one queued.
+        if (sql === 'BEGIN TRANSACTION') jest.advanceTimersByTime(30_000);
+        return result;
+      });
+      const [first, second] = await Promise.all([
+        failure(warehouse.write(website, rows(3))),
+        failure(warehouse.write(website, [row('/x')])),
+      ]);
+      expect(first).toMatchObject({ reason: 'timeout', retryable: true });
+      expect(second).toMatchObject({ reason: 'timeout', retryable: true });
+      expect(run.mock.calls.map(([sql]) => sql)).toEqual(['BEGIN TRANSACTION', 'ROLLBACK']);
+      jest.restoreAllMocks();
+      expect(await stored(warehouse)).toEqual(['/before']);
+    });
+
+    it('never interrupts a COMMIT (DuckDB would call it failed even when it stored the rows): one under way at the deadline stands', async () => {
+      await open();
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const interrupt = jest.spyOn(DuckDBConnection.prototype, 'interrupt');
+      jest.spyOn(DuckDBConnection.prototype, 'run').mockImplementation(function (this: DuckDBConnection, sql, ...rest) {
+        const result = realRun.call(this, sql, ...rest);
+        if (sql === 'COMMIT') jest.advanceTimersByTime(30_000);
+        return result;
+      });
+      await warehouse.write(website, [row('/committed')]);
+      expect(interrupt).not.toHaveBeenCalled();
+      jest.restoreAllMocks();
+      expect(await stored(warehouse)).toEqual(['/committed']);
+    });
+  });
+
+  describe('configuration', () => {
+    it.each([[{ WAREHOUSE_TIMEOUT_MS: '5' }, 'WAREHOUSE_TIMEOUT_MS="5": must not be less than 10']])(
+      'refuses %j at startup',
+      (env, line) => {
+        expect(() => AppConfig.fromEnv(env)).toThrow(ConfigError);
+        expect(() => AppConfig.fromEnv(env)).toThrow(`Invalid configuration: ${line}`);
+      },
+    );
   });
 });
 

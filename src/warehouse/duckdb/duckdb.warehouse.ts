@@ -22,6 +22,7 @@ import { ColumnType, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
 import { WarehouseWriteError } from '../warehouse-sink';
+import { Deadline } from './deadline';
 import { DUCKDB_TYPES, Layout, layoutOf, RefusedValue, toChunks } from './duckdb-chunks';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
 
@@ -35,8 +36,8 @@ const PERMANENT = /^(Conversion|Constraint|Binder|Parser|Invalid Input) Error|^F
 export class DuckDbWarehouse implements Warehouse {
   private instance?: DuckDBInstance;
   private connection?: DuckDBConnection;
-  /** One connection runs one statement at a time; this queue keeps writes and reads in turn. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** One connection runs one statement at a time; this queue keeps writes and reads in turn. It never rejects. */
+  private queue: Promise<void> = Promise.resolve();
   private opened?: Promise<void>;
   /** The file's catalog: an appender needs it spelled out when it has the dataset's name (analytics.duckdb). */
   private catalogName?: string;
@@ -61,31 +62,32 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   applySchema(): Promise<string[]> {
-    return this.serialized(async (db) => {
+    return this.serialized('schema change', async (db, deadline) => {
+      const run = (sql: string) => deadline.interruptible(db, () => db.run(sql));
       const schema = this.config.dataset;
       const done: string[] = [];
       this.layouts.clear();
-      for (const macro of DUCKDB_MACROS) await db.run(macro);
+      for (const macro of DUCKDB_MACROS) await run(macro);
       for (const table of this.catalog.tables) {
-        const existing = await this.columnsOf(db, table.name);
+        const existing = await deadline.interruptible(db, () => this.columnsOf(db, table.name));
         if (existing.length === 0) {
-          await db.run(toDuckDb(table.sql));
+          await run(toDuckDb(table.sql));
           done.push(`created table ${schema}.${table.name}`);
           continue;
         }
         for (const column of table.columns.filter((c) => !existing.includes(c.name))) {
-          await db.run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${DUCKDB_TYPES[column.type].toString()}`);
+          await run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${DUCKDB_TYPES[column.type].toString()}`);
           done.push(`added column ${schema}.${table.name}.${column.name}`);
         }
       }
-      const applied = await this.viewFingerprints(db);
+      const applied = await deadline.interruptible(db, () => this.viewFingerprints(db));
       for (const view of this.catalog.views) {
         const sql = toDuckDb(view.sql);
         const fingerprint = createHash('sha256').update(sql).digest('hex');
         if (applied.get(view.name) === fingerprint) continue;
-        await db.run(sql);
+        await run(sql);
         // DuckDB keeps a view's SQL only in normalized form, so the comment records what was applied.
-        await db.run(`COMMENT ON VIEW "${view.name}" IS '${fingerprint}'`);
+        await run(`COMMENT ON VIEW "${view.name}" IS '${fingerprint}'`);
         done.push(`${applied.has(view.name) ? 'replaced' : 'created'} view ${schema}.${view.name}`);
       }
       return done;
@@ -98,17 +100,19 @@ export class DuckDbWarehouse implements Warehouse {
    * synchronous and bounded by BATCH_SIZE; COMMIT (the WAL write) runs on DuckDB's side.
    */
   write(table: TableDef, rows: readonly Row[]): Promise<void> {
-    return this.serialized(async (db) => {
-      const layout = this.layouts.get(table.name) ?? (await this.layoutOf(db, table));
+    return this.serialized('write', async (db, deadline) => {
+      const layout = this.layouts.get(table.name) ?? (await deadline.interruptible(db, () => this.layoutOf(db, table)));
       let chunks: DuckDBDataChunk[];
       try {
         chunks = toChunks(table, layout, rows);
       } catch (error) {
         throw writeError(error);
       }
+      deadline.check();
       try {
         await db.run('BEGIN TRANSACTION');
         appendAll(await db.createAppender(table.name, this.config.dataset, this.catalogName), chunks);
+        deadline.check();
         await db.run('COMMIT');
       } catch (error) {
         await this.rollback(db);
@@ -133,15 +137,15 @@ export class DuckDbWarehouse implements Warehouse {
       Object.entries(params).map(([k, v]) => [k, v instanceof CalendarDate ? dateValue(v) : toDuckDbValue(v, 'TIMESTAMP')]),
     );
     const types = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, paramType(v)]));
-    return this.serialized(async (db) => {
-      const rows = (await db.runAndReadAll(duckSql, values, types)).getRowObjectsJS();
+    return this.serialized('read', async (db, deadline) => {
+      const rows = (await deadline.interruptible(db, () => db.runAndReadAll(duckSql, values, types))).getRowObjectsJS();
       return { rows: rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, fromDuckDb(v)])) as R), stats: {} };
     });
   }
 
   async close(): Promise<void> {
     this.opened = undefined;
-    await this.queue.catch(() => undefined);
+    await this.queue;
     this.connection?.closeSync();
     this.instance?.closeSync();
     this.connection = undefined;
@@ -182,10 +186,31 @@ export class DuckDbWarehouse implements Warehouse {
     }
   }
 
-  private serialized<T>(work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
-    const next = this.queue.catch(() => undefined).then(async () => work(await this.connect()));
-    this.queue = next;
-    return next;
+  /**
+   * Runs work on the connection after everything queued before it, within WAREHOUSE_TIMEOUT_MS
+   * of the call (see Deadline): a call that misses it fails with a timeout error, having stored
+   * nothing, and the queue moves on.
+   */
+  private serialized<T>(
+    what: 'write' | 'read' | 'schema change',
+    work: (db: DuckDBConnection, deadline: Deadline) => Promise<T>,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const ms = this.config.warehouseTimeoutMs;
+      const deadline = new Deadline(
+        ms,
+        (cause) => timeoutError(what, ms, cause),
+        (error) => reject(error),
+      );
+      this.queue = this.queue.then(async () => {
+        if (!deadline.start()) return;
+        const running = this.connect()
+          .then((db) => work(db, deadline))
+          .finally(() => deadline.clear());
+        resolve(running);
+        await running.catch(() => undefined);
+      });
+    });
   }
 
   private async connect(): Promise<DuckDBConnection> {
@@ -216,6 +241,11 @@ function appendAll(appender: DuckDBAppender, chunks: readonly DuckDBDataChunk[])
     appender.clear();
     throw error;
   }
+}
+
+function timeoutError(what: 'write' | 'read' | 'schema change', ms: number, cause: unknown): Error {
+  const message = `DuckDB ${what} did not finish within ${ms} ms (WAREHOUSE_TIMEOUT_MS)`;
+  return what === 'write' ? new WarehouseWriteError(message, 'timeout', true, { cause }) : new Error(message, { cause });
 }
 
 function writeError(error: unknown): WarehouseWriteError {
