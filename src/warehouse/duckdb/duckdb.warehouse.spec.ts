@@ -270,14 +270,29 @@ describe('DuckDbWarehouse', () => {
     });
   });
 
-  describe('configuration', () => {
-    it.each([[{ WAREHOUSE_TIMEOUT_MS: '5' }, 'WAREHOUSE_TIMEOUT_MS="5": must not be less than 10']])(
-      'refuses %j at startup',
-      (env, line) => {
-        expect(() => AppConfig.fromEnv(env)).toThrow(ConfigError);
-        expect(() => AppConfig.fromEnv(env)).toThrow(`Invalid configuration: ${line}`);
-      },
-    );
+  describe('DuckDB settings for an F1 instance', () => {
+    const settings = () =>
+      warehouse.read<{ memory: string; threads: number }>(
+        "SELECT current_setting('memory_limit') AS memory, current_setting('threads') AS threads",
+      );
+
+    it('gives DuckDB 64 MB and one thread by default, and DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS when set', async () => {
+      await open();
+      expect(await settings()).toEqual([{ memory: '61.0 MiB', threads: 1 }]); // DuckDB's MB are 10^6 bytes
+      await warehouse.close();
+      await open({ DUCKDB_MEMORY_LIMIT: '200MB', DUCKDB_THREADS: '2' });
+      expect(await settings()).toEqual([{ memory: '190.7 MiB', threads: 2 }]);
+    });
+
+    it.each([
+      [{ DUCKDB_MEMORY_LIMIT: 'lots' }, 'DUCKDB_MEMORY_LIMIT="lots": must be a size such as 64MB or 1GB'],
+      [{ DUCKDB_MEMORY_LIMIT: '64' }, 'DUCKDB_MEMORY_LIMIT="64": must be a size such as 64MB or 1GB'],
+      [{ DUCKDB_THREADS: '0' }, 'DUCKDB_THREADS="0": must not be less than 1'],
+      [{ WAREHOUSE_TIMEOUT_MS: '5' }, 'WAREHOUSE_TIMEOUT_MS="5": must not be less than 10'],
+    ])('refuses %j at startup', (env, line) => {
+      expect(() => AppConfig.fromEnv(env)).toThrow(ConfigError);
+      expect(() => AppConfig.fromEnv(env)).toThrow(`Invalid configuration: ${line}`);
+    });
   });
 });
 

@@ -217,7 +217,11 @@ export class DuckDbWarehouse implements Warehouse {
     if (!this.instance) {
       const path = this.config.duckdbPath;
       if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-      this.instance = await DuckDBInstance.create(path);
+      // Both bound what DuckDB holds outside the V8 heap (README: DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS).
+      this.instance = await DuckDBInstance.create(path, {
+        memory_limit: this.config.duckdbMemoryLimit,
+        threads: String(this.config.duckdbThreads),
+      });
     }
     if (!this.connection) {
       const connection = await this.instance.connect();
