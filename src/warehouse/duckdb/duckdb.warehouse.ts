@@ -21,16 +21,10 @@ import { AppConfig } from '../../config/app-config';
 import { ColumnType, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
-import { WarehouseWriteError } from '../warehouse-sink';
 import { Deadline } from './deadline';
-import { DUCKDB_TYPES, Layout, layoutOf, RefusedValue, toChunks } from './duckdb-chunks';
+import { DUCKDB_TYPES, Layout, layoutOf, toChunks } from './duckdb-chunks';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
-
-/**
- * Errors that will fail again however often the same batch is retried. DuckDB's appender reports
- * its own without the "<Kind> Error:" prefix ("Failed to append: NOT NULL constraint failed: ...").
- */
-const PERMANENT = /^(Conversion|Constraint|Binder|Parser|Invalid Input) Error|^Failed to append: .*constraint failed/;
+import { timeoutError, writeError } from './failures';
 
 /** The embedded warehouse: a DuckDB file (or :memory:) in the API's own process. */
 export class DuckDbWarehouse implements Warehouse {
@@ -245,19 +239,6 @@ function appendAll(appender: DuckDBAppender, chunks: readonly DuckDBDataChunk[])
     appender.clear();
     throw error;
   }
-}
-
-function timeoutError(what: 'write' | 'read' | 'schema change', ms: number, cause: unknown): Error {
-  const message = `DuckDB ${what} did not finish within ${ms} ms (WAREHOUSE_TIMEOUT_MS)`;
-  return what === 'write' ? new WarehouseWriteError(message, 'timeout', true, { cause }) : new Error(message, { cause });
-}
-
-function writeError(error: unknown): WarehouseWriteError {
-  if (error instanceof WarehouseWriteError) return error;
-  if (error instanceof RefusedValue) return new WarehouseWriteError(error.message, error.message, false);
-  // The binding prefixes DuckDB's own "<Kind> Error: ..." with "Error: ".
-  const message = (error instanceof Error ? error.message : String(error)).replace(/^Error: /, '');
-  return new WarehouseWriteError(message, message.split('\n')[0], !PERMANENT.test(message), { cause: error });
 }
 
 function paramType(value: QueryParams[string]): DuckDBType {
