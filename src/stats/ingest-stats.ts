@@ -8,7 +8,17 @@ import { TABLE_NAMES, TableName } from '../warehouse/contracts';
  * miscounted: rows by which a finished INSERT's affected-row count differed from the rows sent.
  * inserts: write statements (or appends) that succeeded; written / inserts is the rows per statement.
  */
-export const COUNTERS = ['accepted', 'rejected', 'botFiltered', 'refused', 'written', 'retried', 'dropped', 'miscounted', 'inserts'] as const;
+export const COUNTERS = [
+  'accepted',
+  'rejected',
+  'botFiltered',
+  'refused',
+  'written',
+  'retried',
+  'dropped',
+  'miscounted',
+  'inserts',
+] as const;
 export type Counter = (typeof COUNTERS)[number];
 export type Counts = Record<TableName, Record<Counter, number>>;
 
