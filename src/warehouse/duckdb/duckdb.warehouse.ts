@@ -3,7 +3,9 @@ import {
   BOOLEAN,
   DATE,
   DOUBLE,
+  DuckDBAppender,
   DuckDBConnection,
+  DuckDBDataChunk,
   DuckDBDateValue,
   DuckDBInstance,
   DuckDBTimestampValue,
@@ -19,28 +21,22 @@ import { AppConfig } from '../../config/app-config';
 import { ColumnType, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
-import { WarehouseWriteError } from '../warehouse-sink';
+import { Deadline } from './deadline';
+import { DUCKDB_TYPES, Layout, layoutOf, toChunks } from './duckdb-chunks';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
-
-const DUCKDB_TYPES: Record<ColumnType, DuckDBType> = {
-  STRING: VARCHAR,
-  INT64: BIGINT,
-  FLOAT64: DOUBLE,
-  BOOL: BOOLEAN,
-  TIMESTAMP,
-  DATE,
-};
-
-/** Errors that will fail again however often the same batch is retried. */
-const PERMANENT = /^(Conversion|Constraint|Binder|Parser|Invalid Input) Error/;
+import { timeoutError, writeError } from './failures';
 
 /** The embedded warehouse: a DuckDB file (or :memory:) in the API's own process. */
 export class DuckDbWarehouse implements Warehouse {
   private instance?: DuckDBInstance;
   private connection?: DuckDBConnection;
-  /** One connection runs one statement at a time; this queue keeps writes and reads in turn. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** One connection runs one statement at a time; this queue keeps writes and reads in turn. It never rejects. */
+  private queue: Promise<void> = Promise.resolve();
   private opened?: Promise<void>;
+  /** The file's catalog: an appender needs it spelled out when it has the dataset's name (analytics.duckdb). */
+  private catalogName?: string;
+  /** Per table, where the appender puts each column; read once from the file. */
+  private readonly layouts = new Map<string, Layout>();
 
   constructor(
     private readonly config: AppConfig,
@@ -60,49 +56,61 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   applySchema(): Promise<string[]> {
-    return this.serialized(async (db) => {
+    return this.serialized('schema change', async (db, deadline) => {
+      const run = (sql: string) => deadline.interruptible(db, () => db.run(sql));
       const schema = this.config.dataset;
       const done: string[] = [];
-      for (const macro of DUCKDB_MACROS) await db.run(macro);
+      this.layouts.clear();
+      for (const macro of DUCKDB_MACROS) await run(macro);
       for (const table of this.catalog.tables) {
-        const existing = await this.columnsOf(db, table.name);
+        const existing = await deadline.interruptible(db, () => this.columnsOf(db, table.name));
         if (existing.length === 0) {
-          await db.run(toDuckDb(table.sql));
+          await run(toDuckDb(table.sql));
           done.push(`created table ${schema}.${table.name}`);
           continue;
         }
         for (const column of table.columns.filter((c) => !existing.includes(c.name))) {
-          await db.run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${DUCKDB_TYPES[column.type].toString()}`);
+          await run(`ALTER TABLE "${table.name}" ADD COLUMN "${column.name}" ${DUCKDB_TYPES[column.type].toString()}`);
           done.push(`added column ${schema}.${table.name}.${column.name}`);
         }
       }
-      const applied = await this.viewFingerprints(db);
+      const applied = await deadline.interruptible(db, () => this.viewFingerprints(db));
       for (const view of this.catalog.views) {
         const sql = toDuckDb(view.sql);
         const fingerprint = createHash('sha256').update(sql).digest('hex');
         if (applied.get(view.name) === fingerprint) continue;
-        await db.run(sql);
+        await run(sql);
         // DuckDB keeps a view's SQL only in normalized form, so the comment records what was applied.
-        await db.run(`COMMENT ON VIEW "${view.name}" IS '${fingerprint}'`);
+        await run(`COMMENT ON VIEW "${view.name}" IS '${fingerprint}'`);
         done.push(`${applied.has(view.name) ? 'replaced' : 'created'} view ${schema}.${view.name}`);
       }
       return done;
     });
   }
 
+  /**
+   * One transaction per batch: the rows go through an appender as data chunks (no SQL to parse,
+   * no value bound one by one), and COMMIT stores all of them or none. The work before COMMIT is
+   * synchronous and bounded by BATCH_SIZE; COMMIT (the WAL write) runs on DuckDB's side.
+   */
   write(table: TableDef, rows: readonly Row[]): Promise<void> {
-    const columns = table.columns;
-    const placeholders = rows.map((_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
-    const sql = `INSERT INTO "${table.name}" (${columns.map((c) => `"${c.name}"`).join(', ')}) ` + `VALUES ${placeholders.join(', ')}`;
-    return this.serialized(async (db) => {
-      const values = rows.flatMap((row) => columns.map((c) => toDuckDbValue(row[c.name] ?? null, c.type)));
-      const types = rows.flatMap(() => columns.map((c) => DUCKDB_TYPES[c.type]));
+    return this.serialized('write', async (db, deadline) => {
+      const layout = this.layouts.get(table.name) ?? (await deadline.interruptible(db, () => this.layoutOf(db, table)));
+      let chunks: DuckDBDataChunk[];
       try {
-        await db.run(sql, values, types);
+        chunks = toChunks(table, layout, rows);
       } catch (error) {
-        // The binding prefixes DuckDB's own "<Kind> Error: ..." with "Error: ".
-        const message = (error instanceof Error ? error.message : String(error)).replace(/^Error: /, '');
-        throw new WarehouseWriteError(message, message.split('\n')[0], !PERMANENT.test(message), { cause: error });
+        throw writeError(error);
+      }
+      deadline.check();
+      try {
+        await db.run('BEGIN TRANSACTION');
+        appendAll(await db.createAppender(table.name, this.config.dataset, this.catalogName), chunks);
+        deadline.check();
+        await db.run('COMMIT');
+      } catch (error) {
+        await this.rollback(db);
+        throw writeError(error);
       }
     });
   }
@@ -123,19 +131,20 @@ export class DuckDbWarehouse implements Warehouse {
       Object.entries(params).map(([k, v]) => [k, v instanceof CalendarDate ? dateValue(v) : toDuckDbValue(v, 'TIMESTAMP')]),
     );
     const types = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, paramType(v)]));
-    return this.serialized(async (db) => {
-      const rows = (await db.runAndReadAll(duckSql, values, types)).getRowObjectsJS();
+    return this.serialized('read', async (db, deadline) => {
+      const rows = (await deadline.interruptible(db, () => db.runAndReadAll(duckSql, values, types))).getRowObjectsJS();
       return { rows: rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, fromDuckDb(v)])) as R), stats: {} };
     });
   }
 
   async close(): Promise<void> {
     this.opened = undefined;
-    await this.queue.catch(() => undefined);
+    await this.queue;
     this.connection?.closeSync();
     this.instance?.closeSync();
     this.connection = undefined;
     this.instance = undefined;
+    this.layouts.clear();
   }
 
   private async viewFingerprints(db: DuckDBConnection): Promise<Map<string, string>> {
@@ -145,32 +154,90 @@ export class DuckDbWarehouse implements Warehouse {
     return new Map(reader.getRowObjectsJS().map((r) => [r.view_name as string, (r.comment as string | null) ?? '']));
   }
 
+  /** A table's columns in the order DuckDB stores them. */
   private async columnsOf(db: DuckDBConnection, table: string): Promise<string[]> {
     const reader = await db.runAndReadAll(
-      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+      'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
       [this.config.dataset, table],
     );
     return reader.getRowObjectsJS().map((r) => r.column_name as string);
   }
 
-  private serialized<T>(work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
-    const next = this.queue.catch(() => undefined).then(async () => work(await this.connect()));
-    this.queue = next;
-    return next;
+  private async layoutOf(db: DuckDBConnection, table: TableDef): Promise<Layout> {
+    const layout = layoutOf(table, await this.columnsOf(db, table.name));
+    this.layouts.set(table.name, layout);
+    return layout;
+  }
+
+  /** A failed statement may have ended the transaction already; a failed ROLLBACK leaves the connection in doubt, so the next call gets a new one. */
+  private async rollback(db: DuckDBConnection): Promise<void> {
+    try {
+      await db.run('ROLLBACK');
+    } catch (error) {
+      if (/no transaction is active/.test(String(error))) return;
+      db.closeSync();
+      if (this.connection === db) this.connection = undefined;
+    }
+  }
+
+  /**
+   * Runs work on the connection after everything queued before it, within WAREHOUSE_TIMEOUT_MS
+   * of the call (see Deadline): a call that misses it fails with a timeout error, having stored
+   * nothing, and the queue moves on.
+   */
+  private serialized<T>(
+    what: 'write' | 'read' | 'schema change',
+    work: (db: DuckDBConnection, deadline: Deadline) => Promise<T>,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const ms = this.config.warehouseTimeoutMs;
+      const deadline = new Deadline(
+        ms,
+        (cause) => timeoutError(what, ms, cause),
+        (error) => reject(error),
+      );
+      this.queue = this.queue.then(async () => {
+        if (!deadline.start()) return;
+        const running = this.connect()
+          .then((db) => work(db, deadline))
+          .finally(() => deadline.clear());
+        resolve(running);
+        await running.catch(() => undefined);
+      });
+    });
   }
 
   private async connect(): Promise<DuckDBConnection> {
-    if (!this.connection) {
+    if (!this.instance) {
       const path = this.config.duckdbPath;
       if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-      this.instance = await DuckDBInstance.create(path);
+      // Both bound what DuckDB holds outside the V8 heap (README: DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS).
+      this.instance = await DuckDBInstance.create(path, {
+        memory_limit: this.config.duckdbMemoryLimit,
+        threads: String(this.config.duckdbThreads),
+      });
+    }
+    if (!this.connection) {
       const connection = await this.instance.connect();
       // The dataset is a schema here, and the current one: sql/ is applied unqualified (see toDuckDb).
       await connection.run(`CREATE SCHEMA IF NOT EXISTS "${this.config.dataset}"`);
       await connection.run(`SET schema = '${this.config.dataset}'`);
+      this.catalogName = (await connection.runAndReadAll('SELECT current_database() AS name')).getRowObjectsJS()[0].name as string;
       this.connection = connection;
     }
     return this.connection;
+  }
+}
+
+/** Appends every chunk and flushes them into the open transaction, or leaves nothing in the appender to flush later. */
+function appendAll(appender: DuckDBAppender, chunks: readonly DuckDBDataChunk[]): void {
+  try {
+    for (const chunk of chunks) appender.appendDataChunk(chunk);
+    appender.closeSync();
+  } catch (error) {
+    // Its finalizer would otherwise flush what is left into whatever transaction is open then.
+    appender.clear();
+    throw error;
   }
 }
 
