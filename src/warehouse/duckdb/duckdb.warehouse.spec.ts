@@ -1,4 +1,5 @@
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { Logger } from '@nestjs/common';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { WarehouseWriteError } from '../warehouse-sink';
 import { unopenableDuckDbPath } from '../../../test/support/app';
 import { INTERRUPT_REPEAT_MS } from './deadline';
 import { DUCKDB_TYPES } from './duckdb-chunks';
-import { DuckDbWarehouse } from './duckdb.warehouse';
+import { CLOSE_WAIT_MS, DuckDbWarehouse } from './duckdb.warehouse';
 
 const catalog = SqlCatalog.load();
 const website = catalog.table('website_events');
@@ -268,6 +269,29 @@ describe('DuckDbWarehouse', () => {
       jest.restoreAllMocks();
       expect(await stored(warehouse)).toEqual(['/committed']);
     });
+  });
+
+  it('closes within CLOSE_WAIT_MS when a COMMIT hangs (a stalled disk), leaving its handles to the process exit', async () => {
+    await open();
+    let commit!: () => void;
+    jest.spyOn(DuckDBConnection.prototype, 'run').mockImplementation(function (this: DuckDBConnection, sql, ...rest) {
+      if (sql !== 'COMMIT') return realRun.call(this, sql, ...rest);
+      return new Promise((resolve, reject) => {
+        commit = () => void realRun.call(this, sql, ...rest).then(resolve, reject);
+      });
+    });
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const write = warehouse.write(website, [row('/slow-disk')]);
+    while (!commit) await new Promise((resolve) => setImmediate(resolve));
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const closed = warehouse.close();
+    jest.advanceTimersByTime(CLOSE_WAIT_MS);
+    await closed;
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringMatching(/^DuckDB still busy at close/) }));
+    // The disk comes back: the COMMIT ends as DuckDB ends it, on handles nobody closed under it.
+    commit();
+    await write;
+    expect(await stored(warehouse)).toEqual(['/slow-disk']);
   });
 
   describe('DuckDB settings for an F1 instance', () => {

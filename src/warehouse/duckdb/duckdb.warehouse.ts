@@ -14,6 +14,7 @@ import {
   TIMESTAMP,
   VARCHAR,
 } from '@duckdb/node-api';
+import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -26,8 +27,12 @@ import { DUCKDB_TYPES, Layout, layoutOf, toChunks } from './duckdb-chunks';
 import { DUCKDB_MACROS, toDuckDb } from './duckdb-dialect';
 import { timeoutError, writeError } from './failures';
 
+/** How long close() waits for a call still under way. */
+export const CLOSE_WAIT_MS = 500;
+
 /** The embedded warehouse: a DuckDB file (or :memory:) in the API's own process. */
 export class DuckDbWarehouse implements Warehouse {
+  private readonly logger = new Logger(DuckDbWarehouse.name);
   private instance?: DuckDBInstance;
   private connection?: DuckDBConnection;
   /** One connection runs one statement at a time; this queue keeps writes and reads in turn. It never rejects. */
@@ -137,9 +142,26 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
+  /**
+   * Waits for the call under way at most CLOSE_WAIT_MS: on shutdown this comes after the flush
+   * (SHUTDOWN_FLUSH_TIMEOUT_MS), inside App Engine's 3 s window. A call still running then is a
+   * COMMIT (never interrupted, see Deadline) on a disk that stalls: closing the handles under it
+   * is not safe, so they are left to the process's exit, and DuckDB's WAL keeps the file whole
+   * however that COMMIT ends.
+   */
   async close(): Promise<void> {
     this.opened = undefined;
-    await this.queue;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<'busy'>((resolve) => (timer = setTimeout(() => resolve('busy'), CLOSE_WAIT_MS)));
+    const outcome = await Promise.race([this.queue, waited]);
+    clearTimeout(timer);
+    if (outcome === 'busy') {
+      this.logger.warn({
+        message: 'DuckDB still busy at close: its handles are left open until the process exits',
+        waitedMs: CLOSE_WAIT_MS,
+      });
+      return;
+    }
     this.connection?.closeSync();
     this.instance?.closeSync();
     this.connection = undefined;
