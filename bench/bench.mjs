@@ -21,11 +21,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, loadPayloads } from './support.mjs';
+import { freePort, loadPayloads, productionNodeFlags } from './support.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const ADMIN_TOKEN = 'bench-admin-token';
 const BIGQUERY = { BIGQUERY_PROJECT: 'bench-project', BIGQUERY_DATASET: 'analytics', BIGQUERY_ACCESS_TOKEN: 'bench-token' };
+/** Ours runs as app.yaml runs it, with the heap sized for F1. */
+const NODE_FLAGS = productionNodeFlags();
 /** One client address sends everything here: the per-client rate limit would answer most of it 429. */
 const OURS = { ADMIN_TOKEN, RATE_LIMIT_REQUESTS: '1000000', HOST: '127.0.0.1' };
 
@@ -60,7 +62,7 @@ const VARIANTS = [
   {
     key: 'duckdb',
     label: 'ours, DuckDB',
-    args: ['dist/main.js'],
+    args: [...NODE_FLAGS, 'dist/main.js'],
     env: ({ dir }) => ({ ...OURS, WAREHOUSE: 'duckdb', DUCKDB_PATH: join(dir, 'ours.duckdb') }),
     ours: true,
   },
@@ -68,7 +70,7 @@ const VARIANTS = [
     // DuckDB only: at Fastify's rate the fake BigQuery's DML rate limit, not the server, would be measured.
     key: 'duckdb-fastify',
     label: 'ours on Fastify, DuckDB (bench/ours-fastify.js)',
-    args: ['bench/ours-fastify.js'],
+    args: [...NODE_FLAGS, 'bench/ours-fastify.js'],
     env: ({ dir }) => ({ ...OURS, WAREHOUSE: 'duckdb', DUCKDB_PATH: join(dir, 'ours-fastify.duckdb') }),
     ours: true,
     ceiling: 'nest-fastify',
@@ -76,7 +78,7 @@ const VARIANTS = [
   {
     key: 'bigquery',
     label: 'ours, fake BigQuery (DML, real client)',
-    args: ['-r', './test/fake-bigquery/loopback-guard.js', 'dist/main.js'],
+    args: [...NODE_FLAGS, '-r', './test/fake-bigquery/loopback-guard.js', 'dist/main.js'],
     env: ({ fakeUrl }) => ({
       ...OURS,
       ...BIGQUERY,
@@ -142,7 +144,7 @@ process.on('exit', stopAll);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => process.exit(130));
 
 function start(args, env) {
-  const child = spawn(process.execPath, ['-r', './bench/exit-with-parent.js', ...args], {
+  const child = spawn(process.execPath, ['-r', './bench/exit-with-parent.js', '-r', './bench/heap-peak.js', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -155,6 +157,12 @@ function start(args, env) {
   child.output = () => output;
   child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   void child.exited.then(() => children.delete(child));
+  /** The V8 heap's peaks so far, from bench/heap-peak.js. */
+  child.heapPeak = () => {
+    const answer = new Promise((resolve) => child.once('message', (message) => resolve(message.heap)));
+    child.send('heap');
+    return answer;
+  };
   return child;
 }
 
@@ -264,6 +272,7 @@ async function measure(variant) {
       idleMb,
       peakMb: memoryMb(child.pid, 'VmHWM'),
       drainedMb: memoryMb(child.pid, 'VmRSS'),
+      heap: await child.heapPeak(),
       drainMs: Date.now() - drainStarted,
       requests: result.requests.total,
       cpu: cpuSeconds(child.pid) - cpuBefore,
@@ -305,8 +314,9 @@ const sum = (counts, counter) => Object.values(counts).reduce((n, c) => n + c[co
 const settings = Object.entries(oursEnv).map(([k, v]) => `${k}=${v}`);
 console.log(
   `POST /events/telemetry, the ${Buffer.byteLength(body)}-byte app beacon (text/plain), ${connections} connections, ` +
-    `${duration} s per variant after ${warmup} s of warm-up; node ${process.version}, ${availableParallelism()} cores` +
-    (settings.length > 0 ? `; ours with ${settings.join(' ')}` : ''),
+    `${duration} s per variant after ${warmup} s of warm-up; node ${process.version}, ${availableParallelism()} cores; ` +
+    `ours with app.yaml's ${NODE_FLAGS.join(' ')}` +
+    (settings.length > 0 ? ` and ${settings.join(' ')}` : ''),
 );
 const rows = [];
 for (const variant of variants) {
@@ -327,6 +337,7 @@ const table = [
     'p50',
     'p99',
     'RSS idle → peak → drained',
+    'heap peak: used / total',
     'server CPU',
     'per request',
     "fake's CPU",
@@ -341,6 +352,7 @@ const table = [
     `${r.p50} ms`,
     `${r.p99} ms`,
     `${int(r.idleMb)} → ${int(r.peakMb)} → ${int(r.drainedMb)} MB`,
+    `${int(r.heap.heapUsed / 2 ** 20)} / ${int(r.heap.heapTotal / 2 ** 20)} MB`,
     `${r.cpu.toFixed(1)} s`,
     `${int((r.cpu / r.requests) * 1e6)} µs`,
     r.fakeCpu === undefined ? '—' : `${r.fakeCpu.toFixed(1)} s`,

@@ -1,21 +1,21 @@
 // A flood of the largest website events the DTOs accept, against the built API on BigQuery (the
-// real client, test/fake-bigquery on 127.0.0.1) with the heap capped as on an App Engine F1
-// instance, once per warehouse state: healthy, down (every INSERT answered 503) and slow (every
-// request answered after 15 s). After each flood BigQuery recovers and the API drains; the table
+// real client, test/fake-bigquery on 127.0.0.1) with app.yaml's node flags (the heap sized for an
+// App Engine F1 instance), once per warehouse state: healthy, down (every INSERT answered 503)
+// and slow (every request answered after 15 s). After each flood BigQuery recovers and the API drains; the table
 // shows whether the process stayed up, its peak RSS, and whether written + dropped = accepted.
-// Usage: npm run bench:flood [-- --seconds 60 --modes healthy,down,slow --heap 320]
+// Usage: npm run bench:flood [-- --seconds 60 --modes healthy,down,slow --heap 320 (instead of app.yaml's old space)]
 // One client on loopback stands for many: the per-client rate limit is raised out of the way.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { freePort, loadPayloads, startFakeBigQuery } from './support.mjs';
+import { freePort, loadPayloads, productionNodeFlags, startFakeBigQuery } from './support.mjs';
 
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '60' },
     modes: { type: 'string', default: 'healthy,down,slow' },
-    heap: { type: 'string', default: '320' },
+    heap: { type: 'string' },
     connections: { type: 'string', default: '32' },
   },
 });
@@ -23,6 +23,9 @@ const seconds = Number(args.seconds);
 const modes = args.modes.split(',');
 const connections = Number(args.connections);
 const SLOW_MS = 15_000;
+const NODE_FLAGS = productionNodeFlags().map((flag) =>
+  args.heap !== undefined && flag.startsWith('--max-old-space-size=') ? `--max-old-space-size=${Number(args.heap)}` : flag,
+);
 const ADMIN_TOKEN = 'bench-admin-token';
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -52,14 +55,10 @@ async function flood(mode) {
   fake.requests.push = () => 0;
 
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [`--max-old-space-size=${args.heap}`, '-r', './test/fake-bigquery/loopback-guard.js', 'dist/main.js'],
-    {
-      env: { PATH: process.env.PATH, ...env, PORT: String(port), ADMIN_TOKEN, RATE_LIMIT_REQUESTS: '1000000' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...NODE_FLAGS, '-r', './test/fake-bigquery/loopback-guard.js', 'dist/main.js'], {
+    env: { PATH: process.env.PATH, ...env, PORT: String(port), ADMIN_TOKEN, RATE_LIMIT_REQUESTS: '1000000' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
   let exit;
@@ -128,7 +127,7 @@ async function flood(mode) {
   return { mode, sent, answered204, failed, exit, stderr, idle, afterFlood, peak, drained, drainedIn, counts, stored };
 }
 
-console.log(`Flood: ${seconds} s of maximal website events per mode, ${connections} connections, --max-old-space-size=${args.heap}`);
+console.log(`Flood: ${seconds} s of maximal website events per mode, ${connections} connections, node ${NODE_FLAGS.join(' ')}`);
 const results = [];
 for (const mode of modes) {
   const r = await flood(mode);

@@ -29,6 +29,10 @@ export function loadTestModule(path) {
   }
 }
 
+/** app.yaml's node flags (the heap sized for F1): ours runs with them, as App Engine runs it. */
+export const productionNodeFlags = () =>
+  loadTestModule('test/support/entrypoint.ts').entrypointNodeFlags(readFileSync(new URL('../app.yaml', import.meta.url), 'utf8'));
+
 /** The bodies the real clients send, as the tests hold them (test/support/payloads.ts). */
 export const loadPayloads = () => loadTestModule('test/support/payloads.ts');
 

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, get as httpGet, IncomingMessage } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -8,6 +8,7 @@ import request from 'supertest';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config/app-config';
 import { freePort, queryDuckDb, startApp, tempDuckDbPath, unopenableDuckDbPath, untilListening } from './support/app';
+import { entrypointNodeFlags } from './support/entrypoint';
 import { appBeacon, BROWSER_UA, websitePageview } from './support/payloads';
 
 const ROOT = join(__dirname, '..');
@@ -61,11 +62,15 @@ describe('App Engine (e2e)', () => {
       expect(appYaml.inbound_services).toContain('warmup');
     });
 
-    it('starts node directly on a file the build produces', () => {
-      const [command, script, ...rest] = String(appYaml.entrypoint).split(/\s+/);
+    it('starts node directly on a file the build produces, with a heap sized for F1 that node accepts', () => {
+      const [command, ...rest] = String(appYaml.entrypoint).split(/\s+/);
       expect(command).toBe('node');
-      expect(rest).toEqual([]);
-      expect(existsSync(join(ROOT, script))).toBe(true);
+      expect(existsSync(join(ROOT, rest.at(-1)!))).toBe(true);
+      const flags = entrypointNodeFlags(readFileSync(join(ROOT, 'app.yaml'), 'utf8'));
+      expect(flags).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/), expect.stringMatching(/^--max-semi-space-size=\d+$/)]);
+      // Room under F1's 384 MB for node's own code and buffers beside the heap.
+      expect(Number(flags[0].split('=')[1])).toBeLessThanOrEqual(256);
+      expect(spawnSync(process.execPath, [...flags, '-e', '0']).status).toBe(0);
       const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
       expect(pkg.scripts['gcp-build']).toBe('npm run build');
     });

@@ -7,6 +7,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { FakeBigQuery } from './fake-bigquery/fake-bigquery';
 import { bigQueryEnv, freshFake, tableRef } from './fake-bigquery/env';
+import { entrypointNodeFlags } from './support/entrypoint';
 import { BROWSER_UA, maximalWebsiteEvent } from './support/payloads';
 import { freePort, untilListening, waitFor } from './support/app';
 
@@ -26,7 +27,7 @@ interface Counts {
 }
 
 /**
- * The API as App Engine runs it on an F1 instance (heap capped at 320 MB, default buffer limits),
+ * The API as App Engine runs it on an F1 instance (app.yaml's heap flags, default buffer limits),
  * flooded with the largest valid rows while BigQuery is down, then while it never answers: the
  * process stays up, memory stays bounded, and once BigQuery is back every accepted row is either
  * written or counted as dropped. The full 60 s version, with figures, is `npm run bench:flood`.
@@ -42,7 +43,7 @@ describe('A flood of maximal rows with BigQuery down or stuck, heap capped like 
   beforeAll(async () => {
     fake = await freshFake();
     port = await freePort();
-    child = spawn(process.execPath, ['--max-old-space-size=320', 'dist/main.js'], {
+    child = spawn(process.execPath, [...entrypointNodeFlags(readFileSync(join(ROOT, 'app.yaml'), 'utf8')), 'dist/main.js'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,
