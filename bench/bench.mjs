@@ -3,8 +3,9 @@
 // and this API on DuckDB and on the fake BigQuery; and the same on Fastify instead of Express (the
 // empty app, and this API's AppModule through bench/ours-fastify.js, on DuckDB), which the API
 // does not run on: what a port would gain. Loopback only; each variant is bounded in time.
-// Usage: npm run bench [-- --duration 10 --warmup 3 --connections 32 --variants nest,duckdb --env BATCH_SIZE=1000]
-// (--env: a setting for ours, repeatable; the 60 s memory check is --duration 60)
+// Usage: npm run bench [-- --duration 10 --warmup 3 --connections 32 --rounds 1 --variants nest,duckdb --env BATCH_SIZE=1000]
+// (--env: a setting for ours, repeatable; the 60 s memory check is --duration 60; --rounds 3
+// measures every variant three times, interleaved, and shows each row's median round)
 //
 // Every variant gets the same request: the desktop app's beacon (test/support/payloads.ts
 // appBeacon, as sendBeacon sends it: text/plain), from autocannon in this process.
@@ -96,6 +97,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '1' },
     variants: { type: 'string', default: VARIANTS.map((v) => v.key).join(',') },
     env: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
@@ -103,7 +105,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(
-    'npm run bench [-- --duration SECONDS (10) --warmup SECONDS (3) --connections N (32) ' +
+    'npm run bench [-- --duration SECONDS (10) --warmup SECONDS (3) --connections N (32) --rounds N (1) ' +
       `--variants ${VARIANTS.map((v) => v.key).join(',')} --env NAME=VALUE (for ours; repeatable)]`,
   );
   process.exit(0);
@@ -111,6 +113,7 @@ if (flags.help) {
 const duration = positive('duration', flags.duration);
 const warmup = positive('warmup', flags.warmup, true);
 const connections = positive('connections', flags.connections);
+const rounds = positive('rounds', flags.rounds);
 const chosen = flags.variants.split(',').map((key) => VARIANTS.find((v) => v.key === key.trim()) ?? usage(`unknown variant ${key}`));
 const variants = VARIANTS.filter((v) => chosen.includes(v));
 const oursEnv = Object.fromEntries(
@@ -314,14 +317,33 @@ const sum = (counts, counter) => Object.values(counts).reduce((n, c) => n + c[co
 const settings = Object.entries(oursEnv).map(([k, v]) => `${k}=${v}`);
 console.log(
   `POST /events/telemetry, the ${Buffer.byteLength(body)}-byte app beacon (text/plain), ${connections} connections, ` +
-    `${duration} s per variant after ${warmup} s of warm-up; node ${process.version}, ${availableParallelism()} cores; ` +
+    `${duration} s per variant after ${warmup} s of warm-up${rounds > 1 ? `, ${rounds} rounds` : ''}; node ${process.version}, ${availableParallelism()} cores; ` +
     `ours with app.yaml's ${NODE_FLAGS.join(' ')}` +
     (settings.length > 0 ? ` and ${settings.join(' ')}` : ''),
 );
-const rows = [];
-for (const variant of variants) {
-  process.stderr.write(`${variant.label}...\n`);
-  rows.push(await measure(variant));
+// Round after round, every variant in turn: a machine that slows down for a while slows them alike.
+const runs = new Map(variants.map((variant) => [variant, []]));
+for (let round = 1; round <= rounds; round++) {
+  for (const variant of variants) {
+    process.stderr.write(`${variant.label}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}...\n`);
+    runs.get(variant).push(await measure(variant));
+  }
+}
+const rows = variants.map((variant) => medianRun(runs.get(variant)));
+
+/** The run with the median requests/s, with the highest memory peaks of all and every run's problems: one bad round fails the row. */
+function medianRun(list) {
+  const sorted = [...list].sort((a, b) => a.rps - b.rps);
+  return {
+    ...sorted[Math.floor((sorted.length - 1) / 2)],
+    range: list.length > 1 ? [sorted[0].rps, sorted.at(-1).rps] : undefined,
+    peakMb: Math.max(...list.map((r) => r.peakMb)),
+    heap: {
+      heapUsed: Math.max(...list.map((r) => r.heap.heapUsed)),
+      heapTotal: Math.max(...list.map((r) => r.heap.heapTotal)),
+    },
+    problems: list.flatMap((r) => r.problems),
+  };
 }
 
 const nest = rows.find((r) => r.variant.key === 'nest');
@@ -331,7 +353,7 @@ const ratio = (r, to) => (to ? `${(r.rps / to.rps).toFixed(2)}×` : '—');
 const table = [
   [
     'variant',
-    'req/s',
+    rounds > 1 ? `req/s: median of ${rounds} (range)` : 'req/s',
     'vs empty Nest',
     'vs node:http',
     'p50',
@@ -346,7 +368,7 @@ const table = [
   ],
   ...rows.map((r) => [
     r.variant.label,
-    int(r.rps),
+    r.range ? `${int(r.rps)} (${int(r.range[0])}–${int(r.range[1])})` : int(r.rps),
     ratio(r, nest),
     ratio(r, limit),
     `${r.p50} ms`,

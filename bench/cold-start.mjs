@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './support.mjs';
+import { freePort, productionNodeFlags } from './support.mjs';
 
 const rounds = Number(process.argv[2] ?? 15);
 const body = JSON.stringify({
@@ -18,10 +18,11 @@ const body = JSON.stringify({
   environmentsCount: 3,
 });
 
-async function coldStart(script, env) {
+async function coldStart(args, env) {
+  const script = args.at(-1);
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -52,11 +53,13 @@ async function coldStart(script, env) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'cold-start-'));
+// Ours starts as app.yaml starts it, with the heap sized for F1.
+const ours = [...productionNodeFlags(), 'dist/main.js'];
 const variants = {
-  'empty Nest app, same stack': ['bench/baseline-app.js', {}],
-  'empty Nest app, bare': ['bench/baseline-app.js', { BASELINE: 'bare' }],
+  'empty Nest app, same stack': [['bench/baseline-app.js'], {}],
+  'empty Nest app, bare': [['bench/baseline-app.js'], { BASELINE: 'bare' }],
   'this API, WAREHOUSE=bigquery': [
-    'dist/main.js',
+    ours,
     {
       WAREHOUSE: 'bigquery',
       NODE_ENV: 'production',
@@ -68,13 +71,13 @@ const variants = {
       FLUSH_INTERVAL_MS: '600000',
     },
   ],
-  'this API, WAREHOUSE=duckdb': ['dist/main.js', { WAREHOUSE: 'duckdb', DUCKDB_PATH: join(dir, 'a.duckdb'), FLUSH_INTERVAL_MS: '600000' }],
+  'this API, WAREHOUSE=duckdb': [ours, { WAREHOUSE: 'duckdb', DUCKDB_PATH: join(dir, 'a.duckdb'), FLUSH_INTERVAL_MS: '600000' }],
 };
 
 const samples = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 await coldStart(...variants['empty Nest app, same stack']); // warm the OS file cache once
 for (let i = 0; i < rounds; i++) {
-  for (const [name, [script, env]] of Object.entries(variants)) samples[name].push(await coldStart(script, env));
+  for (const [name, [args, env]] of Object.entries(variants)) samples[name].push(await coldStart(args, env));
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
