@@ -27,17 +27,15 @@ import { freePort, loadPayloads, productionNodeFlags } from './support.mjs';
 const ROOT = join(import.meta.dirname, '..');
 const ADMIN_TOKEN = 'bench-admin-token';
 const BIGQUERY = { BIGQUERY_PROJECT: 'bench-project', BIGQUERY_DATASET: 'analytics', BIGQUERY_ACCESS_TOKEN: 'bench-token' };
-/** Ours runs as app.yaml runs it, with the heap sized for F1. */
-const NODE_FLAGS = productionNodeFlags();
 /** One client address sends everything here: the per-client rate limit would answer most of it 429. */
 const OURS = { ADMIN_TOKEN, RATE_LIMIT_REQUESTS: '1000000', HOST: '127.0.0.1' };
 
 /**
  * What runs, in this order. `args`: node's arguments (a preload, the script); `env(context)`: its
- * environment beside PORT; `ours`: read /healthz for the counts, wait for the drain; `fakeBigQuery`:
- * start test/fake-bigquery in its own process first (context.fakeUrl); `eventsPerInsert`: where
- * /healthz does not count it; `ceiling`: the key of another yardstick than the empty Nest app on
- * Express, whose ratio is printed under the table.
+ * environment beside PORT; `ours`: run with NODE_FLAGS, read /healthz for the counts, wait for the
+ * drain; `fakeBigQuery`: start test/fake-bigquery in its own process first (context.fakeUrl);
+ * `eventsPerInsert`: where /healthz does not count it; `ceiling`: the key of another yardstick than
+ * the empty Nest app on Express, whose ratio is printed under the table.
  */
 const VARIANTS = [
   { key: 'node-http', label: 'node:http + JSON.parse (the limit)', args: ['bench/node-http-app.js'], env: () => ({}) },
@@ -63,7 +61,7 @@ const VARIANTS = [
   {
     key: 'duckdb',
     label: 'ours, DuckDB',
-    args: [...NODE_FLAGS, 'dist/main.js'],
+    args: ['dist/main.js'],
     env: ({ dir }) => ({ ...OURS, WAREHOUSE: 'duckdb', DUCKDB_PATH: join(dir, 'ours.duckdb') }),
     ours: true,
   },
@@ -71,7 +69,7 @@ const VARIANTS = [
     // DuckDB only: at Fastify's rate the fake BigQuery's DML rate limit, not the server, would be measured.
     key: 'duckdb-fastify',
     label: 'ours on Fastify, DuckDB (bench/ours-fastify.js)',
-    args: [...NODE_FLAGS, 'bench/ours-fastify.js'],
+    args: ['bench/ours-fastify.js'],
     env: ({ dir }) => ({ ...OURS, WAREHOUSE: 'duckdb', DUCKDB_PATH: join(dir, 'ours-fastify.duckdb') }),
     ours: true,
     ceiling: 'nest-fastify',
@@ -79,7 +77,7 @@ const VARIANTS = [
   {
     key: 'bigquery',
     label: 'ours, fake BigQuery (DML, real client)',
-    args: [...NODE_FLAGS, '-r', './test/fake-bigquery/loopback-guard.js', 'dist/main.js'],
+    args: ['-r', './test/fake-bigquery/loopback-guard.js', 'dist/main.js'],
     env: ({ fakeUrl }) => ({
       ...OURS,
       ...BIGQUERY,
@@ -98,6 +96,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '1' },
+    'node-flags': { type: 'string' },
     variants: { type: 'string', default: VARIANTS.map((v) => v.key).join(',') },
     env: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
@@ -105,7 +104,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(
-    'npm run bench [-- --duration SECONDS (10) --warmup SECONDS (3) --connections N (32) --rounds N (1) ' +
+    'npm run bench [-- --duration SECONDS (10) --warmup SECONDS (3) --connections N (32) --rounds N (1) --node-flags "FLAGS" (those of app.yaml; none: V8 defaults) ' +
       `--variants ${VARIANTS.map((v) => v.key).join(',')} --env NAME=VALUE (for ours; repeatable)]`,
   );
   process.exit(0);
@@ -114,6 +113,9 @@ const duration = positive('duration', flags.duration);
 const warmup = positive('warmup', flags.warmup, true);
 const connections = positive('connections', flags.connections);
 const rounds = positive('rounds', flags.rounds);
+/** Ours runs as app.yaml runs it, with the heap sized for F1, unless --node-flags says otherwise ('none': V8's defaults). */
+const NODE_FLAGS =
+  flags['node-flags'] === undefined ? productionNodeFlags() : flags['node-flags'].split(/\s+/).filter((f) => f && f !== 'none');
 const chosen = flags.variants.split(',').map((key) => VARIANTS.find((v) => v.key === key.trim()) ?? usage(`unknown variant ${key}`));
 const variants = VARIANTS.filter((v) => chosen.includes(v));
 const oursEnv = Object.fromEntries(
@@ -253,7 +255,11 @@ async function measure(variant) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const url = `${base}/events/telemetry`;
-  const child = start(variant.args, { ...variant.env(context), ...(variant.ours ? oursEnv : {}), PORT: String(port) });
+  const child = start(variant.ours ? [...NODE_FLAGS, ...variant.args] : variant.args, {
+    ...variant.env(context),
+    ...(variant.ours ? oursEnv : {}),
+    PORT: String(port),
+  });
   try {
     await untilServing(child, url);
     // What App Engine calls first: loads and opens the warehouse, so that idle memory includes it.
@@ -318,7 +324,7 @@ const settings = Object.entries(oursEnv).map(([k, v]) => `${k}=${v}`);
 console.log(
   `POST /events/telemetry, the ${Buffer.byteLength(body)}-byte app beacon (text/plain), ${connections} connections, ` +
     `${duration} s per variant after ${warmup} s of warm-up${rounds > 1 ? `, ${rounds} rounds` : ''}; node ${process.version}, ${availableParallelism()} cores; ` +
-    `ours with app.yaml's ${NODE_FLAGS.join(' ')}` +
+    `ours with ${flags['node-flags'] === undefined ? "app.yaml's " : ''}node flags: ${NODE_FLAGS.join(' ') || 'none'}` +
     (settings.length > 0 ? ` and ${settings.join(' ')}` : ''),
 );
 // Round after round, every variant in turn: a machine that slows down for a while slows them alike.
