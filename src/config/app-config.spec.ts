@@ -28,7 +28,7 @@ describe('AppConfig.fromEnv', () => {
       duckdbPath: 'data/analytics.duckdb',
       dataset: 'analytics',
       corsOrigins: [],
-      batchSize: 500,
+      batchSize: 2000,
       flushIntervalMs: 5000,
       production: false,
     });
