@@ -22,6 +22,7 @@ import { Row, SqlCatalog, TABLE_NAMES, TableName, TableRow } from './contracts';
 import { WAREHOUSE, WarehouseLoader } from './warehouse.factory';
 import { estimateRowBytes } from './row-size';
 import { WarehouseSink, WarehouseWriteError, WriteResult } from './warehouse-sink';
+import { TIMED_OUT, within } from './within';
 
 const MAX_RETRY_DELAY_MS = 60_000;
 const RETRY_DELAY_WHILE_CLOSING_MS = 250;
@@ -182,13 +183,7 @@ export class BatchWriter implements WriterStatus, OnApplicationShutdown {
     clearInterval(this.stallTimer);
     for (const queue of this.queues.values()) queue.input.complete();
     const drained = Promise.all([...this.queues.values()].map((q) => q.drained));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.config.shutdownFlushTimeoutMs);
-    });
-    const outcome = await Promise.race([drained, deadline]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
+    if ((await within(drained, this.config.shutdownFlushTimeoutMs)) === TIMED_OUT) {
       for (const [table, queue] of this.queues) {
         // Counted as dropped below: no write or retry of these rows may start after that.
         queue.subscription?.unsubscribe();

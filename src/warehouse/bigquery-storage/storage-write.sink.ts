@@ -8,6 +8,7 @@ import { AppConfig } from '../../config/app-config';
 import { Column, ColumnType, Row, RowValue, SqlCatalog, TableDef, TableName } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
 import { WarehouseSink, WarehouseWriteError } from '../warehouse-sink';
+import { TIMED_OUT, within } from '../within';
 
 type AppendRowsResponse = protos.google.cloud.bigquery.storage.v1.IAppendRowsResponse;
 type ClientOptions = NonNullable<ConstructorParameters<typeof managedwriter.WriterClient>[0]>;
@@ -280,19 +281,15 @@ export class StorageWriteSink implements WarehouseSink {
     } catch (error) {
       return { kind: 'refused', reason: 'connection failed', message: errorText(error), retryable: true };
     }
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), this.appendDeadlineMs)));
-    let answer: AppendRowsResponse | 'deadline';
+    let answer: AppendRowsResponse | typeof TIMED_OUT;
     try {
-      answer = await Promise.race([writer.appendRows({ serializedRows: bytes }, offset).getResult(), deadline]);
+      answer = await within(writer.appendRows({ serializedRows: bytes }, offset).getResult(), this.appendDeadlineMs);
     } catch (error) {
       const code = grpcCode(error);
       // The request may have been written before the connection failed: only a retry at the same offset can tell.
       return { kind: 'unknown', reason: codeName(code), message: errorText(error), retryable: code !== Code.INVALID_ARGUMENT };
-    } finally {
-      clearTimeout(timer);
     }
-    if (answer === 'deadline') {
+    if (answer === TIMED_OUT) {
       return { kind: 'unknown', reason: 'DEADLINE_EXCEEDED', message: `no answer within ${this.appendDeadlineMs} ms`, retryable: true };
     }
     const error = answer.error;

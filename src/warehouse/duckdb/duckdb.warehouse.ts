@@ -21,6 +21,7 @@ import { dirname } from 'node:path';
 import { AppConfig } from '../../config/app-config';
 import { ColumnType, Row, RowValue, SqlCatalog, TableDef } from '../contracts';
 import { Warehouse } from '../warehouse.factory';
+import { TIMED_OUT, within } from '../within';
 import { assertReadOnly, CalendarDate, QueryParams, QueryStats } from '../warehouse-reader';
 import { Deadline } from './deadline';
 import { DUCKDB_TYPES, Layout, layoutOf, toChunks } from './duckdb-chunks';
@@ -151,11 +152,7 @@ export class DuckDbWarehouse implements Warehouse {
    */
   async close(): Promise<void> {
     this.opened = undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<'busy'>((resolve) => (timer = setTimeout(() => resolve('busy'), CLOSE_WAIT_MS)));
-    const outcome = await Promise.race([this.queue, waited]);
-    clearTimeout(timer);
-    if (outcome === 'busy') {
+    if ((await within(this.queue, CLOSE_WAIT_MS)) === TIMED_OUT) {
       this.logger.warn({
         message: 'DuckDB still busy at close: its handles are left open until the process exits',
         waitedMs: CLOSE_WAIT_MS,
