@@ -53,7 +53,8 @@ class ApiProcess {
 
 describe('App Engine (e2e)', () => {
   describe('app.yaml', () => {
-    const appYaml = parse(readFileSync(join(ROOT, 'app.yaml'), 'utf8'));
+    const appYamlText = readFileSync(join(ROOT, 'app.yaml'), 'utf8');
+    const appYaml = parse(appYamlText);
 
     it('runs a supported Node runtime on F1 with automatic scaling and warmup requests', () => {
       expect(['nodejs22', 'nodejs24']).toContain(appYaml.runtime);
@@ -66,7 +67,7 @@ describe('App Engine (e2e)', () => {
       const [command, ...rest] = String(appYaml.entrypoint).split(/\s+/);
       expect(command).toBe('node');
       expect(existsSync(join(ROOT, rest.at(-1)!))).toBe(true);
-      const flags = entrypointNodeFlags(readFileSync(join(ROOT, 'app.yaml'), 'utf8'));
+      const flags = entrypointNodeFlags(appYamlText);
       expect(flags).toEqual([expect.stringMatching(/^--max-old-space-size=\d+$/), expect.stringMatching(/^--max-semi-space-size=\d+$/)]);
       // Room under F1's 384 MB for node's own code and buffers beside the heap.
       expect(Number(flags[0].split('=')[1])).toBeLessThanOrEqual(256);
