@@ -4,6 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
+import { PrototypedExpressAdapter } from './express-adapter';
 import { AppConfig } from './config/app-config';
 import { AppLogger } from './logging/app-logger';
 import { BatchWriter } from './warehouse/batch-writer.service';
@@ -41,7 +42,7 @@ export function applyServerTimeouts(server: Server): void {
 export async function serve(config: AppConfig): Promise<void> {
   catalogOrExit();
   const logger = new AppLogger(config.production);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), new PrototypedExpressAdapter(), {
     bodyParser: false,
     logger,
   });

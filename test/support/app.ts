@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
+import { PrototypedExpressAdapter } from '../../src/express-adapter';
 import { AppConfig } from '../../src/config/app-config';
 import { formatText } from '../../src/logging/app-logger';
 
@@ -62,7 +63,7 @@ export async function startApp(
   });
   const moduleRef = await override(Test.createTestingModule({ imports: [AppModule.forRoot(config)] })).compile();
   const logs = new CapturedLogs();
-  const app = moduleRef.createNestApplication({ bodyParser: false, logger: logs });
+  const app = moduleRef.createNestApplication(new PrototypedExpressAdapter(), { bodyParser: false, logger: logs });
   configureApp(app);
   await app.init();
   return { app, config, logs };
