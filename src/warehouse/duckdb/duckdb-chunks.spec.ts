@@ -39,6 +39,29 @@ describe('toChunks', () => {
     expect(sizes(4096)).toEqual([2048, 2048]);
   });
 
+  it('empties and refills the chunks it is given, and adds the ones it creates', () => {
+    const layout = layoutOf(table, ['day', 'at', 'n', 'x', 'ok', 's']);
+    const day = new Date(0);
+    const kept = toChunks(table, layout, [
+      { day, n: 1, s: 'first' },
+      { day, n: 2, ok: true },
+    ]);
+    const [chunk] = kept;
+    expect(toChunks(table, layout, [{ day, s: 'second' }], kept)).toEqual([chunk]);
+    // Nothing left of the first rows: neither the second row, nor the first row's values, nor its NULL masks.
+    expect(chunk.getRows()).toEqual([[new DuckDBDateValue(0), null, null, null, null, 'second']]);
+    const more = toChunks(
+      table,
+      layout,
+      Array.from({ length: 2049 }, () => ({ day, n: 3 })),
+      kept,
+    );
+    expect(more.map((c) => c.rowCount)).toEqual([2048, 1]);
+    expect(more[0]).toBe(chunk);
+    expect(kept).toEqual(more);
+    expect(more[1].getRows()).toEqual([[new DuckDBDateValue(0), null, 3n, null, null, null]]);
+  });
+
   it('refuses a table the file keeps without one of its columns, rather than leave the column out', () => {
     expect(() => layoutOf(table, ['day', 'at', 'n', 'x', 'ok'])).toThrow('DuckDB table telemetry has no column s: sql/ is not applied');
   });

@@ -53,20 +53,26 @@ const TO_DUCKDB: Record<ColumnType, (value: RowValue) => DuckDBValue | undefined
  * The rows as DuckDB data chunks (at most 2,048 rows each), column by column, for an appender.
  * Every value is checked against its column first, so that a refusal is known to be the batch's
  * fault, and is reported without the value (logs never carry event data).
+ * `kept`: chunks of this layout that an appender has copied already; they are emptied and filled
+ * again, and the ones created here are added to it. A chunk's memory is DuckDB's, freed only when
+ * V8 collects its wrapper: a new chunk per batch left megabytes to each full collection.
  */
-export function toChunks(table: TableDef, layout: Layout, rows: readonly Row[]): DuckDBDataChunk[] {
-  const chunks: DuckDBDataChunk[] = [];
+export function toChunks(table: TableDef, layout: Layout, rows: readonly Row[], kept: DuckDBDataChunk[] = []): DuckDBDataChunk[] {
   const size = DuckDBVector.standardSize();
   const types = layout.map((column) => (column ? DUCKDB_TYPES[column.type] : VARCHAR));
-  for (let start = 0; start < rows.length; start += size) {
+  const chunkCount = Math.ceil(rows.length / size);
+  while (kept.length < chunkCount) kept.push(DuckDBDataChunk.create(types));
+  const chunks = kept.slice(0, chunkCount);
+  for (const [i, chunk] of chunks.entries()) {
+    const start = i * size;
     const count = Math.min(size, rows.length - start);
-    const chunk = DuckDBDataChunk.create(types, count);
+    chunk.reset();
+    chunk.rowCount = count; // also drops the vectors read for the previous rows
     layout.forEach((column, c) => {
       const vector = chunk.getColumnVector(c);
       for (let r = 0; r < count; r++) vector.setItem(r, column ? checked(table, column, rows[start + r][column.name]) : null);
       vector.flush();
     });
-    chunks.push(chunk);
   }
   return chunks;
 }

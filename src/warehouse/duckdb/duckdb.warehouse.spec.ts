@@ -296,16 +296,16 @@ describe('DuckDbWarehouse', () => {
 
   describe('DuckDB settings for an F1 instance', () => {
     const settings = () =>
-      warehouse.read<{ memory: string; threads: number }>(
-        "SELECT current_setting('memory_limit') AS memory, current_setting('threads') AS threads",
+      warehouse.read<{ memory: string; threads: number; purging: boolean }>(
+        "SELECT current_setting('memory_limit') AS memory, current_setting('threads') AS threads, current_setting('allocator_background_threads') AS purging",
       );
 
     it('gives DuckDB 64 MB and one thread by default, and DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS when set', async () => {
       await open();
-      expect(await settings()).toEqual([{ memory: '61.0 MiB', threads: 1 }]); // DuckDB's MB are 10^6 bytes
+      expect(await settings()).toEqual([{ memory: '61.0 MiB', threads: 1, purging: true }]); // DuckDB's MB are 10^6 bytes
       await warehouse.close();
       await open({ DUCKDB_MEMORY_LIMIT: '200MB', DUCKDB_THREADS: '2' });
-      expect(await settings()).toEqual([{ memory: '190.7 MiB', threads: 2 }]);
+      expect(await settings()).toEqual([{ memory: '190.7 MiB', threads: 2, purging: true }]);
     });
 
     it.each([

@@ -41,8 +41,8 @@ export class DuckDbWarehouse implements Warehouse {
   private opened?: Promise<void>;
   /** The file's catalog: an appender needs it spelled out when it has the dataset's name (analytics.duckdb). */
   private catalogName?: string;
-  /** Per table, where the appender puts each column; read once from the file. */
-  private readonly layouts = new Map<string, Layout>();
+  /** Per table, where the appender puts each column (read once from the file), and the data chunks its batches reuse. */
+  private readonly layouts = new Map<string, { layout: Layout; chunks: DuckDBDataChunk[] }>();
 
   constructor(
     private readonly config: AppConfig,
@@ -101,10 +101,10 @@ export class DuckDbWarehouse implements Warehouse {
    */
   write(table: TableDef, rows: readonly Row[]): Promise<void> {
     return this.serialized('write', async (db, deadline) => {
-      const layout = this.layouts.get(table.name) ?? (await deadline.interruptible(db, () => this.layoutOf(db, table)));
+      const { layout, chunks: kept } = this.layouts.get(table.name) ?? (await deadline.interruptible(db, () => this.layoutOf(db, table)));
       let chunks: DuckDBDataChunk[];
       try {
-        chunks = toChunks(table, layout, rows);
+        chunks = toChunks(table, layout, rows, kept);
       } catch (error) {
         throw writeError(error);
       }
@@ -182,10 +182,10 @@ export class DuckDbWarehouse implements Warehouse {
     return reader.getRowObjectsJS().map((r) => r.column_name as string);
   }
 
-  private async layoutOf(db: DuckDBConnection, table: TableDef): Promise<Layout> {
-    const layout = layoutOf(table, await this.columnsOf(db, table.name));
-    this.layouts.set(table.name, layout);
-    return layout;
+  private async layoutOf(db: DuckDBConnection, table: TableDef): Promise<{ layout: Layout; chunks: DuckDBDataChunk[] }> {
+    const written = { layout: layoutOf(table, await this.columnsOf(db, table.name)), chunks: [] };
+    this.layouts.set(table.name, written);
+    return written;
   }
 
   /** A failed statement may have ended the transaction already; a failed ROLLBACK leaves the connection in doubt, so the next call gets a new one. */
@@ -230,10 +230,13 @@ export class DuckDbWarehouse implements Warehouse {
     if (!this.instance) {
       const path = this.config.duckdbPath;
       if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-      // Both bound what DuckDB holds outside the V8 heap (README: DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS).
+      // All three bound what DuckDB holds outside the V8 heap (README: DuckDB's memory). Without its
+      // allocator's background thread, what checkpoints free stays in the process until later
+      // allocations purge it (after 60 s of load: 195 MB RSS drained, 172-179 MB with it).
       this.instance = await DuckDBInstance.create(path, {
         memory_limit: this.config.duckdbMemoryLimit,
         threads: String(this.config.duckdbThreads),
+        allocator_background_threads: 'true',
       });
     }
     if (!this.connection) {
