@@ -55,7 +55,7 @@ const TO_DUCKDB: Record<ColumnType, (value: RowValue) => DuckDBValue | undefined
  * fault, and is reported without the value (logs never carry event data).
  * `kept`: chunks of this layout that an appender has copied already; they are emptied and filled
  * again, and the ones created here are added to it. A chunk's memory is DuckDB's, freed only when
- * V8 collects its wrapper: a new chunk per batch left megabytes to each full collection.
+ * V8 collects its wrapper: a new chunk per batch would leave its memory to V8's next full collection.
  */
 export function toChunks(table: TableDef, layout: Layout, rows: readonly Row[], kept: DuckDBDataChunk[] = []): DuckDBDataChunk[] {
   const size = DuckDBVector.standardSize();

@@ -183,9 +183,9 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   private async layoutOf(db: DuckDBConnection, table: TableDef): Promise<{ layout: Layout; chunks: DuckDBDataChunk[] }> {
-    const written = { layout: layoutOf(table, await this.columnsOf(db, table.name)), chunks: [] };
-    this.layouts.set(table.name, written);
-    return written;
+    const entry = { layout: layoutOf(table, await this.columnsOf(db, table.name)), chunks: [] };
+    this.layouts.set(table.name, entry);
+    return entry;
   }
 
   /** A failed statement may have ended the transaction already; a failed ROLLBACK leaves the connection in doubt, so the next call gets a new one. */
@@ -232,7 +232,7 @@ export class DuckDbWarehouse implements Warehouse {
       if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
       // All three bound what DuckDB holds outside the V8 heap (README: DuckDB's memory). Without its
       // allocator's background thread, what checkpoints free stays in the process until later
-      // allocations purge it (after 60 s of load: 195 MB RSS drained, 172-179 MB with it).
+      // allocations purge it (after 60 s of load: 195 MB RSS drained, 179 MB with it).
       this.instance = await DuckDBInstance.create(path, {
         memory_limit: this.config.duckdbMemoryLimit,
         threads: String(this.config.duckdbThreads),
