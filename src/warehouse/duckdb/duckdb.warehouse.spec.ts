@@ -296,16 +296,32 @@ describe('DuckDbWarehouse', () => {
 
   describe('DuckDB settings for an F1 instance', () => {
     const settings = () =>
-      warehouse.read<{ memory: string; threads: number; purging: boolean }>(
-        "SELECT current_setting('memory_limit') AS memory, current_setting('threads') AS threads, current_setting('allocator_background_threads') AS purging",
+      warehouse.read<{ memory: string; threads: number; purging: boolean; vacuum: number }>(
+        "SELECT current_setting('memory_limit') AS memory, current_setting('threads') AS threads, current_setting('allocator_background_threads') AS purging, current_setting('max_vacuum_tasks') AS vacuum",
       );
 
     it('gives DuckDB 64 MB and one thread by default, and DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS when set', async () => {
       await open();
-      expect(await settings()).toEqual([{ memory: '61.0 MiB', threads: 1, purging: true }]); // DuckDB's MB are 10^6 bytes
+      expect(await settings()).toEqual([{ memory: '61.0 MiB', threads: 1, purging: true, vacuum: 0 }]); // DuckDB's MB are 10^6 bytes
       await warehouse.close();
       await open({ DUCKDB_MEMORY_LIMIT: '200MB', DUCKDB_THREADS: '2' });
-      expect(await settings()).toEqual([{ memory: '190.7 MiB', threads: 2, purging: true }]);
+      expect(await settings()).toEqual([{ memory: '190.7 MiB', threads: 2, purging: true, vacuum: 0 }]);
+    });
+
+    it('merges, when it closes, the row groups that earlier checkpoints left partly filled', async () => {
+      const path = tempPath();
+      const rowGroups = () => warehouse.read("SELECT COUNT(DISTINCT row_group_id) AS groups FROM pragma_storage_info('website_events')");
+      await open({}, path);
+      await warehouse.write(website, rows(3000));
+      await warehouse.close();
+      await open({}, path);
+      await warehouse.write(website, rows(3000));
+      // Rows written after a checkpoint start a row group of their own: without vacuum, it stays.
+      expect(await rowGroups()).toEqual([{ groups: 2 }]);
+      await warehouse.close();
+      await open({}, path);
+      expect(await rowGroups()).toEqual([{ groups: 1 }]);
+      expect(await warehouse.read('SELECT COUNT(*) AS n FROM `{{dataset}}.website_events`')).toEqual([{ n: 6000 }]);
     });
 
     it.each([
