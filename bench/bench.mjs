@@ -4,8 +4,8 @@
 // empty app, and this API's AppModule through bench/ours-fastify.js, on DuckDB), which the API
 // does not run on: what a port would gain. Loopback only; each variant is bounded in time.
 // Usage: npm run bench [-- --duration 10 --warmup 3 --connections 32 --rounds 1 --variants nest,duckdb --env BATCH_SIZE=1000]
-// (--env: a setting for ours, repeatable; the 60 s memory check is --duration 60; --rounds 3
-// measures every variant three times, interleaved, and shows each row's median round)
+// (--env: a setting for ours, repeatable; the 60 s memory check is --duration 60 --settle 30;
+// --rounds 3 measures every variant three times, interleaved, and shows each row's median round)
 //
 // Every variant gets the same request: the desktop app's beacon (test/support/payloads.ts
 // appBeacon, as sendBeacon sends it: text/plain), from autocannon in this process.
@@ -99,6 +99,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '1' },
+    settle: { type: 'string', default: '0' },
     'node-flags': { type: 'string' },
     variants: { type: 'string', default: VARIANTS.map((v) => v.key).join(',') },
     env: { type: 'string', multiple: true, default: [] },
@@ -107,7 +108,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(
-    'npm run bench [-- --duration SECONDS (10) --warmup SECONDS (3) --connections N (32) --rounds N (1) --node-flags "FLAGS" (those of app.yaml; none: V8 defaults) ' +
+    'npm run bench [-- --duration SECONDS (10) --warmup SECONDS (3) --connections N (32) --rounds N (1) --settle SECONDS (0; then the RSS of ours that long after the drain) --node-flags "FLAGS" (those of app.yaml; none: V8 defaults) ' +
       `--variants ${VARIANTS.map((v) => v.key).join(',')} --env NAME=VALUE (for ours; repeatable)]`,
   );
   process.exit(0);
@@ -116,6 +117,7 @@ const duration = positive('duration', flags.duration);
 const warmup = positive('warmup', flags.warmup, true);
 const connections = positive('connections', flags.connections);
 const rounds = positive('rounds', flags.rounds);
+const settle = positive('settle', flags.settle, true);
 /** Ours runs as app.yaml runs it, with the heap sized for F1, unless --node-flags says otherwise ('none': V8's defaults). */
 const NODE_FLAGS =
   flags['node-flags'] === undefined ? productionNodeFlags() : flags['node-flags'].split(/\s+/).filter((f) => f && f !== 'none');
@@ -180,6 +182,21 @@ async function stop(child, graceMs = 15_000) {
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await child.exited;
   clearTimeout(timer);
+}
+
+/** Stops ours as App Engine does (SIGTERM), watching its RSS high-water mark until it exits: what closing the warehouse costs. */
+async function stopWatched(child) {
+  let hwmMb = memoryMb(child.pid, 'VmHWM');
+  const watch = setInterval(() => {
+    try {
+      hwmMb = memoryMb(child.pid, 'VmHWM');
+    } catch {
+      // Gone between two reads: the last one stands.
+    }
+  }, 10);
+  const started = Date.now();
+  await stop(child).finally(() => clearInterval(watch));
+  return { ms: Date.now() - started, hwmMb };
 }
 
 async function startFakeBigQuery() {
@@ -309,6 +326,11 @@ async function measure(variant) {
         row.rateLimited = stats.counters.dmlRateLimited;
       }
       row.retried = sum(counts, 'retried');
+      if (settle > 0) {
+        await new Promise((r) => setTimeout(r, settle * 1000));
+        row.settledMb = memoryMb(child.pid, 'VmRSS');
+      }
+      row.closing = await stopWatched(child);
     }
     return row;
   } finally {
@@ -347,6 +369,7 @@ function medianRun(list) {
     ...sorted[Math.floor((sorted.length - 1) / 2)],
     range: list.length > 1 ? [sorted[0].rps, sorted.at(-1).rps] : undefined,
     peakMb: Math.max(...list.map((r) => r.peakMb)),
+    closing: list[0].closing && { ms: Math.max(...list.map((r) => r.closing.ms)), hwmMb: Math.max(...list.map((r) => r.closing.hwmMb)) },
     heap: {
       heapUsed: Math.max(...list.map((r) => r.heap.heapUsed)),
       heapTotal: Math.max(...list.map((r) => r.heap.heapTotal)),
@@ -398,7 +421,9 @@ console.log(`| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w
 for (const cells of table.slice(1)) console.log(line(cells));
 for (const r of rows.filter((r) => r.variant.ours)) {
   console.log(
-    `${r.variant.label}: drained in ${r.drainMs} ms; ${r.retried} write retries${r.rateLimited ? `, ${r.rateLimited} DML rate-limited` : ''}`,
+    `${r.variant.label}: drained in ${r.drainMs} ms; ${r.retried} write retries${r.rateLimited ? `, ${r.rateLimited} DML rate-limited` : ''}; ` +
+      (r.settledMb === undefined ? '' : `RSS ${settle} s after the drain ${int(r.settledMb)} MB; `) +
+      `SIGTERM to exit ${r.closing.ms} ms, RSS high-water mark by then ${int(r.closing.hwmMb)} MB`,
   );
 }
 for (const r of rows) {
