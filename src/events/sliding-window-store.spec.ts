@@ -27,17 +27,15 @@ describe('SlidingWindowStore', () => {
     expect((await hit('b')).isBlocked).toBe(false);
   });
 
-  it.each([
-    ['mostly forward in small steps, sometimes a long pause, rarely back', 400],
-    ['in bursts of many hits per millisecond', 2],
-  ])('answers as @nestjs/throttler’s own store on a random sequence of hits: %s', async (_, maxStep) => {
+  it('answers as @nestjs/throttler’s own store on a random sequence of hits, clock steps back included', async () => {
     const reference = new ThrottlerStorageService();
     let seed = 7;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let now = Date.now();
     for (let i = 0; i < 5000; i++) {
+      // Mostly forward in small steps, sometimes a long pause, rarely back.
       const r = random();
-      now += r < 0.02 ? -Math.floor(random() * 3000) : r < 0.05 ? Math.floor(random() * 20_000) : Math.floor(random() * maxStep);
+      now += r < 0.02 ? -Math.floor(random() * 3000) : r < 0.05 ? Math.floor(random() * 20_000) : Math.floor(random() * 400);
       jest.setSystemTime(now);
       const key = `key-${Math.floor(random() * 3)}`;
       const expected = await reference.increment(key, 10_000, 50, 0, 'default');
@@ -54,8 +52,6 @@ describe('SlidingWindowStore', () => {
     }
     // The library's store throws here: Math.min(...hits) over 200,000 arguments overflows the stack.
     expect(await store.increment('busy', 60_000, limit, 0, 'default')).toMatchObject({ totalHits: 200_001, isBlocked: false });
-    // One entry per millisecond that had hits (0 to 2,000), not one per hit.
-    expect(store.entriesOf('busy')).toBe(2001);
   });
 
   it('forgets a key once its hits have left the window', async () => {

@@ -6,17 +6,10 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 /** Idle keys are forgotten this often, as @nestjs/throttler's own store does. */
 export const SWEEP_INTERVAL_MS = 60_000;
 
-/**
- * One key's hits, by when they leave the window: `counts[i]` hits leave at `expiries[i]` (distinct,
- * ascending), the live ones from `head` on. Hits of the same millisecond share one entry, so a key
- * holds at most one entry per millisecond of its window however fast its client sends.
- */
+/** One key's hits: when each leaves the window, in order, the live ones from `head` on. */
 interface HitWindow {
   expiries: number[];
-  counts: number[];
   head: number;
-  /** Hits from `head` on. */
-  live: number;
   /** What X-RateLimit-Reset counts down to: a fixed window, restarted once it has passed. */
   resetAt: number;
 }
@@ -29,8 +22,6 @@ interface HitWindow {
  * 120,000 hits in a window (RATE_LIMIT_REQUESTS allows 1,000,000) Math.min's arguments overflow
  * the stack and every request of that client fails with a 500. Here hits are kept in the order
  * they expire: the expired ones are dropped from the front, and the oldest live one is the first.
- * At 10,000 requests/s from one address a list of single hits held 7 MB of heap for a 60 s window;
- * one entry per millisecond holds at most 60,000 whatever the rate.
  */
 export class SlidingWindowStore implements ThrottlerStorage, OnApplicationShutdown {
   private readonly windows = new Map<string, HitWindow>();
@@ -43,7 +34,7 @@ export class SlidingWindowStore implements ThrottlerStorage, OnApplicationShutdo
     this.sweeper ??= setInterval(() => this.sweep(Date.now()), SWEEP_INTERVAL_MS).unref();
     let window = this.windows.get(key);
     if (!window) {
-      window = { expiries: [], counts: [], head: 0, live: 0, resetAt: now + ttl };
+      window = { expiries: [], head: 0, resetAt: now + ttl };
       this.windows.set(key, window);
     }
     dropExpired(window, now);
@@ -52,9 +43,9 @@ export class SlidingWindowStore implements ThrottlerStorage, OnApplicationShutdo
       window.resetAt = now + ttl;
       timeToExpire = Math.ceil(ttl / 1000);
     }
-    const isBlocked = window.live >= limit;
-    if (!isBlocked) addHit(window, now + ttl);
-    const hits = window.live;
+    const isBlocked = window.expiries.length - window.head >= limit;
+    if (!isBlocked) insertInOrder(window.expiries, window.head, now + ttl);
+    const hits = window.expiries.length - window.head;
     return Promise.resolve({
       totalHits: isBlocked ? hits + 1 : hits,
       timeToExpire,
@@ -66,12 +57,6 @@ export class SlidingWindowStore implements ThrottlerStorage, OnApplicationShutdo
   /** Keys tracked, for tests. */
   get size(): number {
     return this.windows.size;
-  }
-
-  /** Entries held for a key (one per distinct expiry), for tests. */
-  entriesOf(key: string): number {
-    const window = this.windows.get(key);
-    return window ? window.expiries.length - window.head : 0;
   }
 
   /** Forgets the keys whose hits have all left the window and whose reset time has passed. */
@@ -90,34 +75,25 @@ export class SlidingWindowStore implements ThrottlerStorage, OnApplicationShutdo
 }
 
 function dropExpired(window: HitWindow, now: number): void {
-  const { expiries, counts } = window;
+  const { expiries } = window;
   let head = window.head;
-  while (head < expiries.length && expiries[head] <= now) window.live -= counts[head++];
+  while (head < expiries.length && expiries[head] <= now) head++;
   if (head === expiries.length) {
-    expiries.length = counts.length = 0;
+    expiries.length = 0;
     head = 0;
   } else if (head >= 64 && head * 2 >= expiries.length) {
     // Amortized: the dropped front is reclaimed once it is at least half of the list.
     expiries.copyWithin(0, head);
-    counts.copyWithin(0, head);
-    expiries.length = counts.length = expiries.length - head;
+    expiries.length -= head;
     head = 0;
   }
   window.head = head;
 }
 
-/** Counts a hit at its expiry: appended, unless the clock went back since the last hit; then the list stays sorted. */
-function addHit(window: HitWindow, expiry: number): void {
-  const { expiries, counts, head } = window;
-  window.live++;
+/** Appends, unless the clock went back since the last hit: then the list stays sorted. */
+function insertInOrder(expiries: number[], head: number, expiry: number): void {
   let at = expiries.length;
   while (at > head && expiries[at - 1] > expiry) at--;
-  if (at > head && expiries[at - 1] === expiry) counts[at - 1]++;
-  else if (at === expiries.length) {
-    expiries.push(expiry);
-    counts.push(1);
-  } else {
-    expiries.splice(at, 0, expiry);
-    counts.splice(at, 0, 1);
-  }
+  if (at === expiries.length) expiries.push(expiry);
+  else expiries.splice(at, 0, expiry);
 }
