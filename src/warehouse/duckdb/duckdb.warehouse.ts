@@ -31,6 +31,12 @@ import { timeoutError, writeError } from './failures';
 /** How long close() waits for a call still under way. */
 export const CLOSE_WAIT_MS = 500;
 
+/** A table's appender inputs, kept across batches: see toChunks() for why the chunks are reused. */
+interface TableAppend {
+  layout: Layout;
+  chunks: DuckDBDataChunk[];
+}
+
 /** The embedded warehouse: a DuckDB file (or :memory:) in the API's own process. */
 export class DuckDbWarehouse implements Warehouse {
   private readonly logger = new Logger(DuckDbWarehouse.name);
@@ -41,8 +47,8 @@ export class DuckDbWarehouse implements Warehouse {
   private opened?: Promise<void>;
   /** The file's catalog: an appender needs it spelled out when it has the dataset's name (analytics.duckdb). */
   private catalogName?: string;
-  /** Per table, where the appender puts each column (read once from the file), and the data chunks its batches reuse. */
-  private readonly layouts = new Map<string, { layout: Layout; chunks: DuckDBDataChunk[] }>();
+  /** Per table, what its appends reuse: where each column goes (read once from the file), and the data chunks. */
+  private readonly appends = new Map<string, TableAppend>();
 
   constructor(
     private readonly config: AppConfig,
@@ -66,7 +72,7 @@ export class DuckDbWarehouse implements Warehouse {
       const run = (sql: string) => deadline.interruptible(db, () => db.run(sql));
       const schema = this.config.dataset;
       const done: string[] = [];
-      this.layouts.clear();
+      this.appends.clear();
       for (const macro of DUCKDB_MACROS) await run(macro);
       for (const table of this.catalog.tables) {
         const existing = await deadline.interruptible(db, () => this.columnsOf(db, table.name));
@@ -101,7 +107,7 @@ export class DuckDbWarehouse implements Warehouse {
    */
   write(table: TableDef, rows: readonly Row[]): Promise<void> {
     return this.serialized('write', async (db, deadline) => {
-      const { layout, chunks: kept } = this.layouts.get(table.name) ?? (await deadline.interruptible(db, () => this.layoutOf(db, table)));
+      const { layout, chunks: kept } = this.appends.get(table.name) ?? (await deadline.interruptible(db, () => this.appendOf(db, table)));
       let chunks: DuckDBDataChunk[];
       try {
         chunks = toChunks(table, layout, rows, kept);
@@ -166,7 +172,7 @@ export class DuckDbWarehouse implements Warehouse {
     this.instance?.closeSync();
     this.connection = undefined;
     this.instance = undefined;
-    this.layouts.clear();
+    this.appends.clear();
   }
 
   private async viewFingerprints(db: DuckDBConnection): Promise<Map<string, string>> {
@@ -185,10 +191,10 @@ export class DuckDbWarehouse implements Warehouse {
     return reader.getRowObjectsJS().map((r) => r.column_name as string);
   }
 
-  private async layoutOf(db: DuckDBConnection, table: TableDef): Promise<{ layout: Layout; chunks: DuckDBDataChunk[] }> {
-    const entry = { layout: layoutOf(table, await this.columnsOf(db, table.name)), chunks: [] };
-    this.layouts.set(table.name, entry);
-    return entry;
+  private async appendOf(db: DuckDBConnection, table: TableDef): Promise<TableAppend> {
+    const append = { layout: layoutOf(table, await this.columnsOf(db, table.name)), chunks: [] };
+    this.appends.set(table.name, append);
+    return append;
   }
 
   /** A failed statement may have ended the transaction already; a failed ROLLBACK leaves the connection in doubt, so the next call gets a new one. */
